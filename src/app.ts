@@ -20,6 +20,7 @@ import { requestContext } from './http/request-context.js';
 import { jsonErrorHandler, notFound, pageErrorHandler } from './http/error-handlers.js';
 import { createMetrics, httpMetrics, registerPoolMetrics, type Metrics } from './modules/monitoring/index.js';
 import { buildModules, type Services } from './modules.js';
+import { EventBus } from './platform/events.js';
 
 /** The project root (where package.json is), both under tsx (src/) and compiled (dist/src/). */
 export function projectRoot(): string {
@@ -58,6 +59,7 @@ export interface App {
   metrics: Metrics;
   modules: ModuleWiring[];
   services: Services;
+  events: EventBus;
   /** starts background work (scheduler, listeners); called once the server listens */
   start(): Promise<void>;
   /** stops background work, newest first; the database is closed by the caller */
@@ -71,7 +73,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerPoolMetrics(metrics, db.pool);
   const onServerError = (where: string) => metrics.exceptions.inc({ where });
 
-  const { modules, services } = await buildModules({ ...deps, metrics, root });
+  const events = new EventBus(log);
+  const { modules, services } = await buildModules({ ...deps, metrics, root, events });
 
   const app = express();
   app.disable('x-powered-by');
@@ -174,12 +177,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     modules,
     services,
+    events,
     async start() {
       if (started) return;
       started = true;
       for (const m of modules) await m.start?.();
     },
     async stop() {
+      await events.drain();
       for (const m of [...modules].reverse()) {
         try {
           await m.stop?.();

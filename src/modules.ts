@@ -4,11 +4,13 @@
  */
 import type { AppDeps, ModuleWiring } from './app.js';
 import type { Metrics } from './modules/monitoring/index.js';
+import type { EventBus } from './platform/events.js';
 
 export interface ModuleDeps extends AppDeps {
   metrics: Metrics;
   /** project root, for views, public files and bundled data */
   root: string;
+  events: EventBus;
 }
 
 /** The services other entry points (CLI, benchmarks) may call. Filled in as modules are built. */

@@ -15,7 +15,7 @@ describe('the HTTP skeleton on a real Postgres', () => {
   test('GET /healthz answers 200 while the process is alive', async () => {
     const r = await app.fetch('/healthz');
     assert.equal(r.status, 200);
-    assert.equal((await r.json()).status, 'ok');
+    assert.equal(((await r.json()) as any).status, 'ok');
   });
 
   test('GET /readyz answers 200 once the database is reachable and migrated', async () => {
@@ -36,7 +36,7 @@ describe('the HTTP skeleton on a real Postgres', () => {
   test('an unknown API route is a JSON 404 in the one error format', async () => {
     const r = await app.fetch('/api/nope', { headers: { 'X-Request-Id': 'req-404-check' } });
     assert.equal(r.status, 404);
-    const body = await r.json();
+    const body: any = await r.json();
     assert.equal(body.error.code, 'not_found');
     assert.equal(body.error.requestId, 'req-404-check');
     assert.equal(typeof body.error.message, 'string');
@@ -45,7 +45,7 @@ describe('the HTTP skeleton on a real Postgres', () => {
   test('malformed JSON is a 400 with a message, not a 500', async () => {
     const r = await app.fetch('/api/anything', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     assert.equal(r.status, 400);
-    const body = await r.json();
+    const body: any = await r.json();
     assert.equal(body.error.code, 'invalid_json');
   });
 
