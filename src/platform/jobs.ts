@@ -1,0 +1,54 @@
+/**
+ * The narrow port between the capability modules and the scheduler. Modules define jobs
+ * (ingest, predict, score, retrain, backfill, ...) and launch them by name; the scheduler
+ * module implements both, records every run, schedules them with node-cron on the leader
+ * instance and never lets a job overlap itself. Modules import only these types, never the
+ * scheduler module, so the dependency still points one way.
+ */
+import type { Logger } from './log.js';
+
+export type JobTrigger = 'schedule' | 'manual' | 'api' | 'drift' | 'startup' | 'event';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobContext {
+  runId: number;
+  job: string;
+  trigger: JobTrigger;
+  params: Record<string, unknown>;
+  startedById?: number;
+  /** aborted when someone cancels the run or the process shuts down */
+  signal: AbortSignal;
+  /** fraction 0..1 and an optional message, stored on the run (throttled) */
+  progress(fraction: number, message?: string): Promise<void>;
+  log: Logger;
+}
+
+export interface JobDefinition {
+  name: string;
+  description: string;
+  /** the config value of its cron expression ("off" or undefined: not scheduled) */
+  schedule?: string;
+  /** validates and normalises the params of a manual trigger; throw a ValidationError to refuse */
+  parseParams?(params: unknown): Record<string, unknown>;
+  /** returns a JSON-serialisable summary stored on the run */
+  run(ctx: JobContext): Promise<unknown>;
+}
+
+export interface LaunchOptions {
+  trigger: JobTrigger;
+  startedById?: number;
+  /** wait for the run to finish before resolving (CLI, tests); default false */
+  wait?: boolean;
+}
+
+export interface LaunchResult {
+  runId: number;
+  /** true when a run of this job (with the same params) was already queued or running: that one is returned */
+  alreadyRunning: boolean;
+  status: JobStatus;
+}
+
+export interface Jobs {
+  define(def: JobDefinition): void;
+  launch(name: string, params?: Record<string, unknown>, opts?: LaunchOptions): Promise<LaunchResult>;
+}
