@@ -22,6 +22,7 @@ export interface AuthUser {
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merges AuthUser into Express.User
     interface User extends AuthUser {}
     interface Request {
       user?: User;
