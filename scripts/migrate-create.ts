@@ -117,7 +117,7 @@ export async function diffSchemaAgainstMigrations(opts: DiffOptions = {}): Promi
   try {
     if (await hasMigrations(migrationsDir)) await applyMigrations(db.connectionString, { migrationsDir });
     const t2 = Date.now();
-    const engine = await createSchemaEngine(db.connectionString, { schemaPath, schema, onLog: opts.onEngineLog });
+    const { engine, close } = await createSchemaEngine(db.connectionString, { schemaPath, schema, onLog: opts.onEngineLog });
     try {
       const files = [{ path: schemaPath, content: schema }];
       const result = await engine.diff({
@@ -138,7 +138,7 @@ export async function diffSchemaAgainstMigrations(opts: DiffOptions = {}): Promi
     } catch (err) {
       throw new Error(`schema engine: ${engineErrorMessage(err)}`, { cause: err });
     } finally {
-      engine.free();
+      await close();
     }
   } finally {
     await db.drop();

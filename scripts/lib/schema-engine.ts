@@ -147,15 +147,47 @@ function wrapAdapter(a: SqlDriverAdapter): SqlDriverAdapter {
   };
 }
 
+export interface CatalogReadyFactory extends SqlMigrationAwareDriverAdapterFactory {
+  /** Disposes every connection handed out; the engine's free() does not. */
+  close(): Promise<void>;
+}
+
 /** A PrismaPg adapter factory whose connections can read the catalogs the engine queries. */
-export function catalogReadyPgFactory(connectionString: string): SqlMigrationAwareDriverAdapterFactory {
+export function catalogReadyPgFactory(connectionString: string): CatalogReadyFactory {
   const inner = new PrismaPg({ connectionString, Client: CharAwareClient, max: 2 });
+  const open = new Set<SqlDriverAdapter>();
+  const track = (a: SqlDriverAdapter): SqlDriverAdapter => {
+    const wrapped = wrapAdapter(a);
+    const dispose = wrapped.dispose;
+    open.add(a);
+    return {
+      ...wrapped,
+      dispose: async () => {
+        if (!open.delete(a)) return;
+        await dispose();
+      },
+    };
+  };
   return {
     provider: inner.provider,
     adapterName: inner.adapterName,
-    connect: async () => wrapAdapter(await inner.connect()),
-    connectToShadowDb: async () => wrapAdapter(await inner.connectToShadowDb()),
+    connect: async () => track(await inner.connect()),
+    connectToShadowDb: async () => track(await inner.connectToShadowDb()),
+    async close() {
+      const all = [...open];
+      open.clear();
+      await Promise.allSettled(all.map((a) => a.dispose()));
+    },
   };
+}
+
+export interface SchemaEngineHandle {
+  engine: SchemaEngine;
+  /**
+   * Frees the engine and closes its connections. Until then they stay open, and one of them
+   * may hold Prisma's migration advisory lock (the engine's applyMigrations takes it).
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -165,12 +197,29 @@ export function catalogReadyPgFactory(connectionString: string): SqlMigrationAwa
 export async function createSchemaEngine(
   connectionString: string,
   opts: { schemaPath?: string; schema?: string; onLog?: (line: string) => void } = {},
-): Promise<SchemaEngine> {
+): Promise<SchemaEngineHandle> {
   const mod = await loadSchemaEngineModule();
-  const adapter = bindMigrationAwareSqlAdapterFactory(catalogReadyPgFactory(connectionString));
+  const factory = catalogReadyPgFactory(connectionString);
+  const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const datamodels: [string, string][] | undefined =
     opts.schemaPath && opts.schema !== undefined ? [[opts.schemaPath, opts.schema]] : undefined;
-  return mod.SchemaEngine.new({ datamodels }, (line: string) => opts.onLog?.(line), adapter);
+  let engine: SchemaEngine;
+  try {
+    engine = await mod.SchemaEngine.new({ datamodels }, (line: string) => opts.onLog?.(line), adapter);
+  } catch (err) {
+    await factory.close();
+    throw err;
+  }
+  let closed = false;
+  return {
+    engine,
+    async close() {
+      if (closed) return;
+      closed = true;
+      engine.free();
+      await factory.close();
+    },
+  };
 }
 
 /** Panics inside the engine surface as a bare RuntimeError; add what the registry caught. */
