@@ -47,6 +47,8 @@ export interface MigrateOptions {
 export interface LocalMigration {
   name: string;
   file: string;
+  /** the file as read: checksums are over these bytes, as Prisma's are */
+  bytes: Buffer;
   script: string;
   checksum: string;
 }
@@ -143,7 +145,7 @@ export async function readLocalMigrations(migrationsDir: string): Promise<LocalM
     } catch (err) {
       throw new MigrationError(`migration ${name} has no readable migration.sql (${(err as Error).message})`, name, { cause: err });
     }
-    out.push({ name, file, script: bytes.toString('utf8'), checksum: sha256Hex(bytes) });
+    out.push({ name, file, bytes, script: bytes.toString('utf8'), checksum: sha256Hex(bytes) });
   }
   return out;
 }
@@ -252,8 +254,11 @@ function describePgError(err: unknown): string {
   return parts.join(' ');
 }
 
-async function connect(connectionString: string): Promise<pg.Client> {
+async function connect(connectionString: string, log?: MigrationLogger): Promise<pg.Client> {
   const client = new pg.Client({ connectionString, application_name: 'candlecast-migrate' });
+  // A connection dropped between queries is reported as an 'error' event, which would crash
+  // the process if nobody listened; the next query rejects anyway and says what happened.
+  client.on('error', (err) => log?.warn({ err }, 'migration connection lost'));
   await client.connect();
   return client;
 }
@@ -278,7 +283,7 @@ async function acquireLock(client: pg.Client, timeoutMs: number, log?: Migration
     }
     throw err;
   } finally {
-    await client.query('RESET lock_timeout');
+    await client.query('RESET lock_timeout').catch(() => undefined);
   }
 }
 
@@ -290,7 +295,7 @@ export async function applyMigrations(
   const { log } = opts;
   const migrationsDir = opts.migrationsDir ?? defaultMigrationsDir();
   const local = await readLocalMigrations(migrationsDir);
-  const client = await connect(connectionString);
+  const client = await connect(connectionString, log);
   let locked = false;
   try {
     await acquireLock(client, opts.lockTimeoutMs ?? 60_000, log);
@@ -316,7 +321,7 @@ export async function applyMigrations(
         continue;
       }
       alreadyApplied++;
-      if (!checksumMatches(Buffer.from(m.script, 'utf8'), row.checksum)) {
+      if (!checksumMatches(m.bytes, row.checksum)) {
         log?.warn(
           { migration: m.name, file: m.file, recorded: row.checksum, current: m.checksum },
           'an applied migration was edited after it ran; the edit is NOT applied. Undo the edit and add a new migration instead',
