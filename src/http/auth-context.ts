@@ -26,6 +26,8 @@ declare global {
     interface User extends AuthUser {}
     interface Request {
       user?: User;
+      /** set by authenticate when a credential was presented but refused (expired, revoked...) */
+      authFailure?: { code: string; message: string };
     }
   }
 }
@@ -34,7 +36,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** 401 unless the request carries a valid identity; a read-only API key may not write. */
 export function requireUser(req: Request, _res: Response, next: NextFunction): void {
-  if (!req.user) return next(new UnauthorizedError());
+  if (!req.user) return next(req.authFailure ? new UnauthorizedError(req.authFailure.message, req.authFailure.code) : new UnauthorizedError());
   if (req.user.scope === 'read' && WRITE_METHODS.has(req.method)) {
     return next(new ForbiddenError('This API key is read-only', 'read_only_key'));
   }
