@@ -1,0 +1,67 @@
+/**
+ * Login throttling shared by every instance through the login_throttle table. Two counters
+ * per attempt: the username (stops guessing one account's password from many addresses) and
+ * the client address (stops one address trying many accounts). Reaching the limit locks the
+ * counter for 30 s, doubling with each lockout in a row up to an hour; a day without failures
+ * starts again from 30 s. While locked, no password is checked at all.
+ */
+import type { AuthRepo, ThrottlePolicy } from './auth.repo.js';
+
+export interface LoginThrottlePolicy {
+  user: ThrottlePolicy;
+  ip: ThrottlePolicy;
+}
+
+const MINUTE = 60_000;
+
+export const DEFAULT_THROTTLE_POLICY: LoginThrottlePolicy = {
+  user: { maxFailures: 5, windowMs: 15 * MINUTE, baseLockMs: 30_000, maxLockMs: 60 * MINUTE, decayMs: 24 * 60 * MINUTE },
+  ip: { maxFailures: 20, windowMs: 15 * MINUTE, baseLockMs: 60_000, maxLockMs: 60 * MINUTE, decayMs: 24 * 60 * MINUTE },
+};
+
+export interface ThrottleKeys {
+  user: string;
+  ip: string;
+}
+
+export function throttleKeys(username: string, ip: string | undefined): ThrottleKeys {
+  // Usernames are throttled whether or not they exist, so lockouts reveal nothing.
+  return { user: `user:${username.slice(0, 128)}`, ip: `ip:${ip ?? 'unknown'}` };
+}
+
+export interface LoginThrottle {
+  /** seconds until the attempt may be made, or 0 when not locked */
+  lockedFor(keys: ThrottleKeys, now: Date): Promise<number>;
+  /** counts a failure; returns which counters started a lockout now, and for how long */
+  fail(keys: ThrottleKeys, now: Date): Promise<{ locked: ('user' | 'ip')[]; retryAfterSeconds: number }>;
+  /** a successful login forgives the username's failures (not the address's) */
+  succeed(keys: ThrottleKeys): Promise<void>;
+}
+
+export function createLoginThrottle(repo: AuthRepo, policy: LoginThrottlePolicy = DEFAULT_THROTTLE_POLICY): LoginThrottle {
+  return {
+    async lockedFor(keys, now) {
+      const rows = await repo.getThrottles([keys.user, keys.ip]);
+      let until = 0;
+      for (const r of rows) if (r.lockedUntil && r.lockedUntil.getTime() > now.getTime()) until = Math.max(until, r.lockedUntil.getTime());
+      return until ? Math.max(1, Math.ceil((until - now.getTime()) / 1000)) : 0;
+    },
+    async fail(keys, now) {
+      const [u, i] = await Promise.all([repo.recordFailure(keys.user, now, policy.user), repo.recordFailure(keys.ip, now, policy.ip)]);
+      const locked: ('user' | 'ip')[] = [];
+      let until = 0;
+      for (const [name, row] of [['user', u], ['ip', i]] as const) {
+        if (row.lockStarted && row.lockedUntil) {
+          locked.push(name);
+          until = Math.max(until, row.lockedUntil.getTime());
+        }
+      }
+      return { locked, retryAfterSeconds: until ? Math.max(1, Math.ceil((until - now.getTime()) / 1000)) : 0 };
+    },
+    async succeed(keys) {
+      // The address keeps its count: otherwise logging in to one's own account between
+      // guesses would reset the per-address limit.
+      await repo.clearThrottle(keys.user);
+    },
+  };
+}
