@@ -18,6 +18,7 @@ import type { LogBuffer, Logger } from './platform/log.js';
 import type { Secrets } from './platform/secrets.js';
 import { requestContext } from './http/request-context.js';
 import { jsonErrorHandler, notFound, pageErrorHandler } from './http/error-handlers.js';
+import { createPrivateBoundary } from './http/private-boundary.js';
 import { createMetrics, httpMetrics, registerPoolMetrics, type Metrics } from './modules/monitoring/index.js';
 import { buildModules, type Services } from './modules.js';
 import { EventBus } from './platform/events.js';
@@ -74,7 +75,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const onServerError = (where: string) => metrics.exceptions.inc({ where });
 
   const events = new EventBus(log);
-  const { modules, services } = await buildModules({ ...deps, metrics, root, events });
+  const { modules, services, authenticate, onPrivateBlocked } = await buildModules({ ...deps, metrics, root, events });
+  const privateBoundary = createPrivateBoundary({ allowCidrs: config.INTERNAL_ALLOW_CIDRS, token: config.INTERNAL_TOKEN, onBlocked: onPrivateBlocked });
 
   const app = express();
   app.disable('x-powered-by');
@@ -144,6 +146,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   for (const r of [api, internal, pages]) {
     r.use(express.json({ limit: config.BODY_LIMIT }));
     r.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
+    r.use(authenticate);
   }
   for (const m of modules) {
     if (m.api) api.use(m.api);
@@ -161,11 +164,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   internal.use(jsonErrorHandler(log, onServerError));
 
   app.use('/api', api);
-  app.use('/internal', internal);
-  app.get('/metrics', (req, res, next) => {
-    req.url = '/metrics';
-    internal(req, res, next);
-  });
+  // Private: refused requests fall through to the pages router's 404, like unknown paths.
+  app.use('/internal', privateBoundary.guard(internal));
+  app.get(
+    '/metrics',
+    privateBoundary.guard((req, res, next) => {
+      req.url = '/metrics';
+      internal(req, res, next);
+    }),
+  );
   app.use('/static', express.static(path.join(root, 'public'), { maxAge: config.isProduction ? '1d' : 0 }));
   app.use('/', pages);
   pages.use(notFound);

@@ -2,8 +2,12 @@
  * The one place that wires the capability modules together (Ghost-style `deps` objects, no
  * container). Order matters: a module may use only those built before it.
  */
+import type { RequestHandler } from 'express';
 import type { AppDeps, ModuleWiring } from './app.js';
+import type { BlockedPrivateAttempt } from './http/private-boundary.js';
+import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import type { Metrics } from './modules/monitoring/index.js';
+import { createScheduler } from './modules/scheduler/index.js';
 import type { EventBus } from './platform/events.js';
 
 export interface ModuleDeps extends AppDeps {
@@ -15,12 +19,28 @@ export interface ModuleDeps extends AppDeps {
 
 /** The services other entry points (CLI, benchmarks) may call. Filled in as modules are built. */
 export interface Services {
+  auth: AuthService;
   [name: string]: unknown;
 }
 
-export async function buildModules(deps: ModuleDeps): Promise<{ modules: ModuleWiring[]; services: Services }> {
-  void deps;
+export interface BuiltModules {
+  modules: ModuleWiring[];
+  services: Services;
+  /** sets req.user; app.ts runs it on the api, internal and pages routers before module routers */
+  authenticate: RequestHandler;
+  /** audits a request the private boundary refused */
+  onPrivateBlocked: (attempt: BlockedPrivateAttempt) => Promise<void>;
+}
+
+export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const modules: ModuleWiring[] = [];
-  const services: Services = {};
-  return { modules, services };
+  // The scheduler first, so every module can define its jobs on `scheduler.jobs` (the Jobs port);
+  // its wiring is pushed last, so it starts after the others and stops before them.
+  const scheduler = createScheduler(deps);
+  const auth = createAuthModule(deps);
+  modules.push(auth.wiring);
+  const services: Services = { auth: auth.service };
+  services.scheduler = scheduler.service;
+  modules.push(scheduler.wiring);
+  return { modules, services, authenticate: auth.authenticate, onPrivateBlocked: auth.onPrivateBlocked };
 }
