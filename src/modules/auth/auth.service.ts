@@ -401,7 +401,9 @@ export function createAuthService(deps: AuthServiceDeps) {
      * user's password and makes them an administrator (ending their sessions).
      */
     async createAdmin(input: { username: string; email?: string; password: string; update?: boolean }, meta: RequestMeta = {}): Promise<{ user: PublicUser; created: boolean }> {
-      const username = usernameSchema.parse(input.username);
+      const u = usernameSchema.safeParse(input.username);
+      if (!u.success) throw new ValidationError(`The username ${u.error.issues[0]?.message ?? 'is not valid'}`);
+      const username = u.data;
       const existing = await repo.findUserByUsername(username);
       if (existing) {
         if (!input.update) throw new ConflictError(`A user named ${username} already exists (use --update to make them an administrator with this password)`, 'duplicate');
@@ -411,7 +413,9 @@ export function createAuthService(deps: AuthServiceDeps) {
         await audit.record({ action: AUDIT.adminBootstrap, actorUsername: 'cli', target: username, ip: meta.ip, details: { source: 'cli', updated: true, from: existing.role } });
         return { user: toPublicUser(updated), created: false };
       }
-      const email = emailSchema.parse(input.email ?? `${username}@candlecast.invalid`);
+      const e = emailSchema.safeParse(input.email ?? `${username}@candlecast.invalid`);
+      if (!e.success) throw new ValidationError(`The e-mail address ${e.error.issues[0]?.message ?? 'is not valid'}`);
+      const email = e.data;
       const user = await insertUser({ username, email, password: input.password, role: 'admin' }, false);
       await audit.record({ action: AUDIT.adminBootstrap, actorUsername: 'cli', target: username, ip: meta.ip, details: { source: 'cli' } });
       return { user: toPublicUser(user), created: true };
