@@ -137,6 +137,9 @@ const schema = z.object({
   CRON_DRIFT_CHECK: cron('17 * * * *'),
   RETRAIN_DRIFT_MARGIN: num(0.25, 0, 10),
   LEADER_LOCK_KEY: int(48151623, 1, 2 ** 31 - 1),
+  LEADER_RETRY_MS: int(15000, 100, 600000),
+  JOB_HEARTBEAT_MS: int(10000, 100, 300000),
+  JOB_STALE_AFTER_MS: int(120000, 1000, 86400000),
   SMTP_URL: optionalString,
   SMTP_FROM: optionalString,
   MODEL_WORKERS: int(1, 1, 16),
@@ -180,6 +183,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!!c.ADMIN_USERNAME !== !!c.ADMIN_PASSWORD) {
     problems.push({ variable: c.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME', message: 'must be set together with the other ADMIN_ variable' });
+  }
+  if (c.JOB_STALE_AFTER_MS < 3 * c.JOB_HEARTBEAT_MS) {
+    problems.push({ variable: 'JOB_STALE_AFTER_MS', message: `must be at least 3 x JOB_HEARTBEAT_MS (${3 * c.JOB_HEARTBEAT_MS}), or live runs would be closed as interrupted` });
   }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({

@@ -30,6 +30,14 @@ export interface JobDefinition {
   schedule?: string;
   /** validates and normalises the params of a manual trigger; throw a ValidationError to refuse */
   parseParams?(params: unknown): Record<string, unknown>;
+  /**
+   * Param-scoped jobs (backfill of one pair) return a key from their params: runs with different
+   * keys may run side by side, runs with the same key never overlap. Default: one key for the
+   * whole job, so the job never overlaps itself.
+   */
+  concurrencyKey?(params: Record<string, unknown>): string;
+  /** launch once (trigger 'startup') when this instance first becomes the scheduler leader */
+  runOnStartup?: boolean;
   /** returns a JSON-serialisable summary stored on the run */
   run(ctx: JobContext): Promise<unknown>;
 }
@@ -39,6 +47,20 @@ export interface LaunchOptions {
   startedById?: number;
   /** wait for the run to finish before resolving (CLI, tests); default false */
   wait?: boolean;
+}
+
+/**
+ * The reason a run's signal was aborted (`ctx.signal.reason`): someone cancelled it, the process
+ * is shutting down, or the run was closed by another instance (its heartbeat went stale).
+ */
+export class JobAbortError extends Error {
+  constructor(
+    readonly kind: 'cancelled' | 'shutdown' | 'lost',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobAbortError';
+  }
 }
 
 export interface LaunchResult {
