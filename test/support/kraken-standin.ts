@@ -148,6 +148,8 @@ export interface KrakenStandin {
   addSeries(series: StandinSeriesInput): void;
   /** which interval's candles the Trades endpoint is synthesised from (default: the finest) */
   setTradesSource(pair: string, intervalMinutes: number): void;
+  /** back to the starting "now", no faults, default trade sources, empty request log */
+  reset(): void;
   /** the source candles of a series (missing-candles faults not applied) */
   sourceCandles(pair: string, intervalMinutes: number): readonly ExactCandle[];
   requests: StandinRequest[];
@@ -369,6 +371,20 @@ function summarise(plan: Plan, j: number): Summary {
   };
 }
 
+/**
+ * Every synthetic trade of one candle, as the Trades endpoint would serve them (times in
+ * Unix seconds). For tests that check the synthesis itself; the server never materialises this.
+ */
+export function synthesizeTrades(candle: ExactCandle, intervalMinutes: number): { price: string; volume: string; time: number }[] {
+  const plan = buildPlan(candle, intervalMinutes);
+  const base = candle.time * TICKS_PER_SECOND;
+  return Array.from({ length: plan.count }, (_, i) => ({
+    price: priceAt(plan, i).text,
+    volume: formatFixed(fixedFromBigInt(volUnitsAt(plan, i), plan.volScale)),
+    time: (base + tickOffset(plan, i)) / TICKS_PER_SECOND,
+  }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server
 
@@ -392,7 +408,8 @@ function lowerBound(arr: readonly number[], value: number): number {
 }
 
 export async function startKrakenStandin(opts: KrakenStandinOptions = {}): Promise<KrakenStandin> {
-  let now = opts.now ?? DEFAULT_STANDIN_NOW;
+  const initialNow = opts.now ?? DEFAULT_STANDIN_NOW;
+  let now = initialNow;
   const pageSize = opts.tradesPageSize ?? TRADES_PAGE;
   const pairs = new Map<string, PairState>();
   const names = new Map<string, string>();
@@ -831,6 +848,22 @@ export async function startKrakenStandin(opts: KrakenStandinOptions = {}): Promi
     }
   };
 
+  const setFault = (f: StandinFault | null) => {
+    if (f === null) {
+      fault = null;
+      for (const p of pairs.values()) for (const s of p.series.values()) s.missing.clear();
+      return;
+    }
+    if (f.kind === 'missing-candles') {
+      const pair = find(f.pair);
+      const series = pair?.series.get(f.intervalMinutes);
+      if (!series) throw new Error(`kraken stand-in: no ${f.intervalMinutes}-minute series for ${f.pair}`);
+      for (const t of f.times) series.missing.add(t);
+      return;
+    }
+    fault = { ...f, remaining: f.times ?? 1 };
+  };
+
   const server: Server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -853,20 +886,12 @@ export async function startKrakenStandin(opts: KrakenStandinOptions = {}): Promi
     advance(seconds: number) {
       now += Math.round(seconds);
     },
-    setFault(f: StandinFault | null) {
-      if (f === null) {
-        fault = null;
-        for (const p of pairs.values()) for (const s of p.series.values()) s.missing.clear();
-        return;
-      }
-      if (f.kind === 'missing-candles') {
-        const pair = find(f.pair);
-        const series = pair?.series.get(f.intervalMinutes);
-        if (!series) throw new Error(`kraken stand-in: no ${f.intervalMinutes}-minute series for ${f.pair}`);
-        for (const t of f.times) series.missing.add(t);
-        return;
-      }
-      fault = { ...f, remaining: f.times ?? 1 };
+    setFault,
+    reset() {
+      now = initialNow;
+      setFault(null);
+      for (const p of pairs.values()) p.tradesInterval = null;
+      requests.length = 0;
     },
     addPair,
     addSeries,

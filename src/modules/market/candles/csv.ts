@@ -166,8 +166,10 @@ function positiveDecimal(raw: string, name: string, errors: string[]): { text: s
     errors.push(`${name} ${raw} must be greater than 0`);
     return null;
   }
-  return { text: toPlainDecimal(raw), value: f };
+  return { text: PLAIN_RE.test(raw) ? raw : toPlainDecimal(raw), value: f };
 }
+
+const PLAIN_RE = /^(?:0|[1-9]\d*)(?:\.\d+)?$/;
 
 /**
  * Parses a candle CSV for one interval. Returns every candle sorted ascending, or (if any row
@@ -258,6 +260,15 @@ export function parseCandleCsv(input: string | Uint8Array, opts: ParseCandleCsvO
   let descending = true;
   let prevTime: number | undefined;
 
+  const col: Partial<Record<Field, number>> = Object.fromEntries(columns);
+  const iTime = col.time!;
+  const iOpen = col.open!;
+  const iHigh = col.high!;
+  const iLow = col.low!;
+  const iClose = col.close!;
+  const iVolume = col.volume!;
+  const iTrades = col.trades;
+  const iVwap = col.vwap;
   for (let idx = dataStart; idx < lines.length; idx++) {
     if (truncated) break;
     const raw = lines[idx]!;
@@ -272,48 +283,44 @@ export function parseCandleCsv(input: string | Uint8Array, opts: ParseCandleCsvO
       fail(line, `expected ${expectedCells} columns, found ${cells.length}`);
       continue;
     }
-    const cell = (f: Field): string | undefined => {
-      const i = columns.get(f);
-      return i === undefined ? undefined : cells[i];
-    };
     const problems: string[] = [];
 
     let time: number | undefined;
-    const t = parseTime(cell('time')!);
+    const t = parseTime(cells[iTime]!);
     if ('error' in t) problems.push(t.error);
     else {
-      if (timeKind && timeKind.kind !== t.kind) problems.push(`time ${cell('time')} is ${t.kind}, but line ${timeKind.line} used ${timeKind.kind}`);
+      if (timeKind && timeKind.kind !== t.kind) problems.push(`time ${cells[iTime]} is ${t.kind}, but line ${timeKind.line} used ${timeKind.kind}`);
       else {
         timeKind ??= { kind: t.kind, line };
         time = t.seconds;
         if (time % step !== 0) {
-          problems.push(`time ${cell('time')} (${isoDate(time * 1000)}) is not aligned to the ${opts.intervalMinutes}-minute interval`);
+          problems.push(`time ${cells[iTime]} (${isoDate(time * 1000)}) is not aligned to the ${opts.intervalMinutes}-minute interval`);
           time = undefined;
         }
       }
     }
 
-    const open = positiveDecimal(cell('open')!, 'open', problems);
-    const high = positiveDecimal(cell('high')!, 'high', problems);
-    const low = positiveDecimal(cell('low')!, 'low', problems);
-    const close = positiveDecimal(cell('close')!, 'close', problems);
+    const open = positiveDecimal(cells[iOpen]!, 'open', problems);
+    const high = positiveDecimal(cells[iHigh]!, 'high', problems);
+    const low = positiveDecimal(cells[iLow]!, 'low', problems);
+    const close = positiveDecimal(cells[iClose]!, 'close', problems);
 
     let volume: string | undefined;
-    const volRaw = cell('volume')!;
+    const volRaw = cells[iVolume]!;
     const volF = tryParseFixed(volRaw);
     if (!volF) problems.push(`volume ${JSON.stringify(volRaw)} is not a number`);
     else if (volF.units < 0n) problems.push(`volume ${volRaw} must not be negative`);
-    else volume = toPlainDecimal(volRaw);
+    else volume = PLAIN_RE.test(volRaw) ? volRaw : toPlainDecimal(volRaw);
 
     let trades = 0;
-    const tradesRaw = cell('trades');
+    const tradesRaw = (iTrades === undefined ? undefined : cells[iTrades]);
     if (tradesRaw !== undefined) {
       if (/^\d+$/.test(tradesRaw) && Number.isSafeInteger(Number(tradesRaw))) trades = Number(tradesRaw);
       else problems.push(`trades ${JSON.stringify(tradesRaw)} is not a whole number >= 0`);
     }
 
     let vwap: string | null | undefined;
-    const vwapRaw = cell('vwap');
+    const vwapRaw = (iVwap === undefined ? undefined : cells[iVwap]);
     if (vwapRaw !== undefined && vwapRaw !== '') {
       const v = positiveDecimal(vwapRaw, 'vwap', problems);
       vwap = v ? v.text : undefined;
@@ -328,7 +335,7 @@ export function parseCandleCsv(input: string | Uint8Array, opts: ParseCandleCsvO
 
     if (time !== undefined) {
       const firstLine = seen.get(time);
-      if (firstLine !== undefined) problems.push(`duplicate time ${cell('time')} (${isoDate(time * 1000)}), first on line ${firstLine}`);
+      if (firstLine !== undefined) problems.push(`duplicate time ${cells[iTime]} (${isoDate(time * 1000)}), first on line ${firstLine}`);
       else {
         seen.set(time, line);
         if (prevTime !== undefined) {

@@ -65,7 +65,15 @@ function parseParts(text: string): Parsed | null {
   return { negative: m[1] === '-', digits: intPart + fracPart, scale, zeros };
 }
 
+// Nearly every value the exchange sends is plain; this path skips the exponent handling.
+const PLAIN_DECIMAL_RE = /^(\d+)(?:\.(\d+))?$/;
+
 export function tryParseFixed(text: string): Fixed | null {
+  const plain = PLAIN_DECIMAL_RE.exec(text);
+  if (plain) {
+    const frac = plain[2];
+    return frac === undefined ? { units: BigInt(plain[1]!), scale: 0 } : { units: BigInt(plain[1]! + frac), scale: frac.length };
+  }
   const p = parseParts(text);
   if (!p) return null;
   let units = BigInt(p.digits);
