@@ -119,7 +119,8 @@ export function createSchedulerRepo(prisma: PrismaClient) {
           RETURNING id`;
         const run = await tx.jobRun.findUniqueOrThrow({ where: { id: rows[0]!.id } });
         return { kind: 'queued' as const, run: toRow(run), swept };
-      });
+        // Triggers of one job queue on the lock; a burst larger than the pool waits for a connection.
+      }, { maxWait: 10_000, timeout: 15_000 });
     },
 
     /** queued -> running for this instance; false when someone else claimed or cancelled it */
