@@ -1,0 +1,18 @@
+/** What the page routes are given (built once in index.ts). */
+import type { Logger } from '../../platform/log.js';
+import type { Clock } from '../../platform/clock.js';
+import type { AuthModule } from '../auth/index.js';
+import type { SchedulerService } from '../scheduler/index.js';
+import type { Flash } from './flash.js';
+import type { PreferencesService } from './preferences.service.js';
+
+export interface PageRouteDeps {
+  auth: Pick<AuthModule, 'service' | 'issueSessionCookie' | 'clearSessionCookie'>;
+  /** absent until the scheduler module is wired */
+  scheduler?: SchedulerService;
+  preferences: PreferencesService;
+  flash: Flash;
+  clock: Clock;
+  log: Logger;
+  signupOpen: boolean;
+}

@@ -1,0 +1,46 @@
+/**
+ * The pages router: vendor scripts first (no session work for them), then the shared page
+ * context, the CSRF check for every state-changing request, and the pages themselves.
+ */
+import { Router } from 'express';
+import { createAccountRouter } from './account.routes.js';
+import { createAdminRouter } from './admin.routes.js';
+import { vendorRouter, type VendorFile } from './assets.js';
+import { createAuthPagesRouter } from './auth-pages.routes.js';
+import type { Csrf } from './csrf.js';
+import type { PageRouteDeps } from './deps.js';
+import { createHomeRouter } from './home.routes.js';
+import { createJobsRouter } from './jobs.routes.js';
+import { pageContext } from './page-context.js';
+
+export interface PagesRouterOptions {
+  deps: PageRouteDeps;
+  csrf: Csrf;
+  vendor: VendorFile[];
+  asset: (url: string) => string;
+}
+
+export function createPagesRouter(opts: PagesRouterOptions): Router {
+  const { deps, csrf } = opts;
+  const r = Router();
+  r.use(vendorRouter(opts.vendor));
+  r.use(
+    pageContext({
+      csrf,
+      flash: deps.flash,
+      preferences: deps.preferences,
+      clock: deps.clock,
+      asset: opts.asset,
+      signupOpen: deps.signupOpen,
+      features: { jobs: !!deps.scheduler },
+    }),
+  );
+  // Every POST/PUT/PATCH/DELETE that reaches the pages, htmx or not, carries the token.
+  r.use(csrf.protect);
+  r.use(createAuthPagesRouter(deps));
+  r.use(createHomeRouter(deps));
+  r.use(createAccountRouter(deps));
+  r.use(createAdminRouter(deps));
+  if (deps.scheduler) r.use(createJobsRouter({ ...deps, scheduler: deps.scheduler }));
+  return r;
+}
