@@ -8,6 +8,7 @@ import type { BlockedPrivateAttempt } from './http/private-boundary.js';
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import type { Metrics } from './modules/monitoring/index.js';
 import { createScheduler } from './modules/scheduler/index.js';
+import { createPagesModule } from './modules/pages/index.js';
 import type { EventBus } from './platform/events.js';
 
 export interface ModuleDeps extends AppDeps {
@@ -42,5 +43,7 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const services: Services = { auth: auth.service };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
+  // Pages last: they read every other module's services and define none of their own.
+  modules.push(createPagesModule({ ...deps, auth, scheduler: scheduler.service }).wiring);
   return { modules, services, authenticate: auth.authenticate, onPrivateBlocked: auth.onPrivateBlocked };
 }
