@@ -23,8 +23,8 @@ export interface ResampleOptions {
  * writes no candle for an hour without trades, so a day with 20 hourly candles is still that
  * day's real open/high/low/close/volume. Empty buckets produce no candle.
  *
- * A Map keyed by bucket start was measured ~20-80x faster than danfojs groupby for this
- * (docs/decisions/010), and keeps first/last, which danfojs' agg() cannot express.
+ * One pass over sorted rows: 3-4 ms for 70k hourly candles, against 0.8-1 s for the five
+ * danfojs groupby aggregations it takes (agg() has no first/last; docs/decisions/010).
  */
 export function resampleCandles(candles: readonly Candle[], toMinutes: number, opts: ResampleOptions = {}): ResampledCandle[] {
   assertSortedUnique(candles);

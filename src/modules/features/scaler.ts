@@ -1,7 +1,7 @@
 /**
- * Standard scaler on float64 rows. danfojs' StandardScaler was measured slower on these sizes
- * and stores float32 (docs/decisions/010); scaling is refitted in every walk-forward fold, so
- * it sits on a hot path.
+ * Standard scaler on float64 rows. danfojs' StandardScaler measured ~80x slower on the BTC
+ * daily feature matrix (3.7k x 22) and returns float32 values (docs/decisions/010); scaling is
+ * refitted in every walk-forward fold and tuning trial, so it sits on a hot path.
  */
 export interface StandardScalerState {
   mean: number[];

@@ -16,6 +16,6 @@ export const DEFAULT_SUITE: readonly SuiteEntry[] = Object.freeze([
   { algorithm: 'linear', params: { intercept: true } },
   { algorithm: 'ridge', params: { lambda: 30 } },
   { algorithm: 'polynomial', params: { degree: 2, topFeatures: 3, lambda: 10 } },
-  { algorithm: 'kernel-ridge', params: { lambda: 1, sigma: 4, maxTrainRows: 500 } },
-  { algorithm: 'random-forest', params: { nEstimators: 16, maxDepth: 5, minNumSamples: 20, maxFeatures: 0.7, maxSamples: 256 } },
+  { algorithm: 'kernel-ridge', params: { lambda: 10, sigma: 8, maxTrainRows: 365 } },
+  { algorithm: 'random-forest', params: { nEstimators: 16, subsamples: 16, maxDepth: 3, minNumSamples: 40, maxFeatures: 0.7, maxSamples: 150 } },
 ]);

@@ -5,14 +5,14 @@ import { assertAlgorithm, assertXy, notFitted } from './model.js';
 
 const schema = z
   .object({
-    lambda: z.number().positive().max(1e6).default(1),
+    lambda: z.number().positive().max(1e6).default(10),
     /** Gaussian kernel width in standardised units: k(a, b) = exp(-|a - b|^2 / (2 sigma^2)). */
-    sigma: z.number().positive().max(1e3).default(4),
+    sigma: z.number().positive().max(1e3).default(8),
     /**
      * Fit on the most recent rows only: the solve is O(n^3) and the model stores its training
      * rows, so n stays in the hundreds. The most recent, because regimes drift.
      */
-    maxTrainRows: z.number().int().min(10).max(3000).default(500),
+    maxTrainRows: z.number().int().min(10).max(3000).default(365),
   })
   .strict();
 type KrrParams = z.output<typeof schema>;
@@ -89,8 +89,8 @@ export const kernelRidgeEntry: ZooEntry<KrrParams> = {
   label: 'Kernel ridge (Gaussian)',
   description: 'Non-linear ridge regression with a Gaussian kernel on the most recent rows.',
   paramsSchema: schema,
-  defaults: { lambda: 1, sigma: 4, maxTrainRows: 500 },
-  paramGrid: { lambda: [0.3, 1, 3, 10], sigma: [2, 4, 8], maxTrainRows: [250, 500] },
+  defaults: { lambda: 10, sigma: 8, maxTrainRows: 365 },
+  paramGrid: { lambda: [1, 3, 10, 30], sigma: [4, 8, 16], maxTrainRows: [180, 365, 730] },
   create: (params) => new KernelRidgeModel(params),
   load: (json) => {
     assertAlgorithm(json, 'kernel-ridge');
