@@ -4,7 +4,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError } from '../../platform/errors.js';
-import { requestMeta } from '../auth/index.js';
+import { PASSWORD_MIN_LENGTH, requestMeta } from '../auth/index.js';
 import type { PageRouteDeps } from './deps.js';
 import { keepValues, parseForm, serviceFormErrors } from './forms.js';
 import { notify, requirePageUser, safeNext } from './page-context.js';
@@ -56,7 +56,7 @@ export function createAuthPagesRouter(deps: PageRouteDeps): Router {
   };
 
   const renderSignup = (res: Response, status: number, values: Record<string, string>, errors: Record<string, string>) =>
-    res.status(status).render('pages/signup', { title: 'Sign up', values, errors });
+    res.status(status).render('pages/signup', { title: 'Sign up', values, errors, passwordMinLength: PASSWORD_MIN_LENGTH });
 
   r.get('/signup', signupGuard, (req, res) => {
     if (req.user) return res.redirect(303, '/');

@@ -32,10 +32,10 @@ function toDate(v: DateInput): Date | undefined {
 }
 
 const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
-function numberFormat(opts: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const key = 'n' + JSON.stringify(opts);
+function numberFormat(opts: Intl.NumberFormatOptions, locale = LOCALE): Intl.NumberFormat {
+  const key = 'n' + locale + JSON.stringify(opts);
   let f = cache.get(key) as Intl.NumberFormat | undefined;
-  if (!f) cache.set(key, (f = new Intl.NumberFormat(LOCALE, opts)));
+  if (!f) cache.set(key, (f = new Intl.NumberFormat(locale, opts)));
   return f;
 }
 function dateFormat(opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
@@ -56,7 +56,8 @@ export function formatNumber(v: number | null | undefined, decimals = 2): string
 /** 1.2k, 3.4M: for volumes and counts where the exact value would be noise. */
 export function formatCompact(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return DASH;
-  return numberFormat({ notation: 'compact', maximumFractionDigits: 1 }).format(v);
+  // en-GB writes "1.2m"; traders read "1.2M".
+  return numberFormat({ notation: 'compact', maximumFractionDigits: 1 }, 'en-US').format(v);
 }
 
 export function formatInteger(v: number | null | undefined): string {
