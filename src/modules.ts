@@ -7,6 +7,7 @@ import type { AppDeps, ModuleWiring } from './app.js';
 import type { BlockedPrivateAttempt } from './http/private-boundary.js';
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import type { Metrics } from './modules/monitoring/index.js';
+import { createMarketModule, type MarketServices } from './modules/market/index.js';
 import { createScheduler } from './modules/scheduler/index.js';
 import { createPagesModule } from './modules/pages/index.js';
 import type { EventBus } from './platform/events.js';
@@ -21,6 +22,7 @@ export interface ModuleDeps extends AppDeps {
 /** The services other entry points (CLI, benchmarks) may call. Filled in as modules are built. */
 export interface Services {
   auth: AuthService;
+  market: MarketServices;
   [name: string]: unknown;
 }
 
@@ -40,7 +42,10 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const scheduler = createScheduler(deps);
   const auth = createAuthModule(deps);
   modules.push(auth.wiring);
-  const services: Services = { auth: auth.service };
+  const market = createMarketModule({ ...deps, jobs: scheduler.jobs });
+  modules.push(market.wiring);
+  const { wiring: _marketWiring, ...marketServices } = market;
+  const services: Services = { auth: auth.service, market: marketServices };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.
