@@ -10,6 +10,10 @@ import { createUserAndLogin, TEST_PASSWORD, type TestAccount } from '../support/
 import type { SchedulerService } from '../../src/modules/scheduler/index.js';
 import { browserAvailability, loginThroughForm, openSession, type BrowserSession } from './support/browser.js';
 
+// The few browser globals the page.evaluate callbacks use (this file is compiled without the DOM lib).
+declare const window: { htmx?: unknown };
+declare const document: { querySelector(selector: string): { remove(): void } | null; documentElement: { scrollWidth: number; clientWidth: number } };
+
 const availability = browserAvailability();
 
 if (!availability.ok) {
@@ -99,7 +103,7 @@ describe('pages in a real browser', { skip: !availability.ok }, () => {
       assert.equal(r?.status(), 200, `${path} answers 200`);
       assert.match((await s.page.textContent('h1')) ?? '', heading, `${path} heading`);
       // htmx and the app script are loaded from this origin (CSP allows nothing else)
-      assert.equal(await s.page.evaluate(() => typeof (window as unknown as { htmx?: unknown }).htmx), 'object', `${path}: htmx loaded`);
+      assert.equal(await s.page.evaluate(() => typeof window.htmx), 'object', `${path}: htmx loaded`);
       await s.screenshot(name);
       s.assertNoProblems(path);
     }
