@@ -18,6 +18,8 @@ export interface EventMap {
   'model.trained': { pairId: number; interval: number; modelRunId: number; algorithm: string; status: string; isBest: boolean };
   /** a suspicious access pattern was detected */
   'access.anomaly': { kind: string; subject: string; detail: string };
+  /** an alert rule fired and its notification was stored (ids as strings: they are bigints) */
+  'notification.created': { userId: number; notificationId: string; ruleId: number | null; kind: string; eventKey: string };
 }
 
 export type EventName = keyof EventMap;
