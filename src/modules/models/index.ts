@@ -6,7 +6,7 @@ export { DEFAULT_SUITE } from './default-suite.js';
 export type { SuiteEntry } from './default-suite.js';
 export { directionalAccuracy, errorMetrics, evaluateNaive, evaluatePoints } from './metrics.js';
 export type { ErrorMetrics, EvalMetrics, ScoredPoints } from './metrics.js';
-export { intervalCoverage, predictionInterval, quantileSorted, residualQuantiles } from './intervals.js';
+export { intervalCoverage, predictionInterval, priceFromReturn, quantileSorted, residualQuantiles } from './intervals.js';
 export type { PredictionInterval, ResidualQuantiles } from './intervals.js';
 export { chronologicalSplit, resolveWalkForward, walkForwardFolds, walkForwardSchema } from './walk-forward.js';
 export type { Fold, Range, ResolvedWalkForward, WalkForwardConfig } from './walk-forward.js';

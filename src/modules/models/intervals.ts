@@ -37,6 +37,11 @@ export function residualQuantiles(residuals: ArrayLike<number>): ResidualQuantil
   };
 }
 
+/** Models predict the next log return r; the price it implies is lastClose * exp(r). */
+export function priceFromReturn(lastClose: number, logReturn: number): number {
+  return lastClose * Math.exp(logReturn);
+}
+
 export interface PredictionInterval {
   lower80: number;
   upper80: number;
@@ -47,10 +52,10 @@ export interface PredictionInterval {
 /** price = lastClose * exp(r + residual quantile): empirical 80 % and 95 % intervals. */
 export function predictionInterval(lastClose: number, predictedReturn: number, q: ResidualQuantiles): PredictionInterval {
   return {
-    lower80: lastClose * Math.exp(predictedReturn + q.q10),
-    upper80: lastClose * Math.exp(predictedReturn + q.q90),
-    lower95: lastClose * Math.exp(predictedReturn + q.q025),
-    upper95: lastClose * Math.exp(predictedReturn + q.q975),
+    lower80: priceFromReturn(lastClose, predictedReturn + q.q10),
+    upper80: priceFromReturn(lastClose, predictedReturn + q.q90),
+    lower95: priceFromReturn(lastClose, predictedReturn + q.q025),
+    upper95: priceFromReturn(lastClose, predictedReturn + q.q975),
   };
 }
 

@@ -1,3 +1,5 @@
+import { priceFromReturn } from './intervals.js';
+
 /** Error metrics. null where a metric is undefined (no variance, no directional calls, ...). */
 export interface ErrorMetrics {
   n: number;
@@ -82,8 +84,8 @@ export function evaluatePoints(p: ScoredPoints): EvalMetrics {
   let naiveAbs = 0;
   for (let i = 0; i < n; i++) {
     const base = p.baseClose[i]!;
-    actualPrice[i] = base * Math.exp(p.actualReturn[i]!);
-    predictedPrice[i] = base * Math.exp(p.predictedReturn[i]!);
+    actualPrice[i] = priceFromReturn(base, p.actualReturn[i]!);
+    predictedPrice[i] = priceFromReturn(base, p.predictedReturn[i]!);
     naiveAbs += Math.abs(actualPrice[i]! - base);
   }
   const price = errorMetrics(actualPrice, predictedPrice);

@@ -3,7 +3,7 @@ import { ValidationError } from '../../platform/errors.js';
 import { buildFeatures, cleanCandles } from '../features/index.js';
 import type { FeatureFrame } from '../features/index.js';
 import type { PredictionInterval } from './intervals.js';
-import { predictionInterval } from './intervals.js';
+import { predictionInterval, priceFromReturn } from './intervals.js';
 import type { LoadedPipeline, SerializedPipeline } from './pipeline.js';
 import { loadPipeline, predictRows } from './pipeline.js';
 
@@ -47,7 +47,7 @@ function toPrediction(p: LoadedPipeline, frame: FeatureFrame, row: number, r: nu
   const interval = q ? predictionInterval(baseClose, r, q) : { lower80: NaN, upper80: NaN, lower95: NaN, upper95: NaN };
   return {
     predictedReturn: r,
-    value: baseClose * Math.exp(r),
+    value: priceFromReturn(baseClose, r),
     ...interval,
     baseTime: frame.times[row]!,
     baseClose,

@@ -2,7 +2,7 @@ import { RandomForestRegression } from 'ml-random-forest';
 import { z } from 'zod';
 import type { Model, ModelContext, SerializedModel, ZooEntry } from './model.js';
 import { assertAlgorithm, assertXy, notFitted } from './model.js';
-import { createRng, deriveSeed, shuffleInPlace } from './rng.js';
+import { createRng, deriveSeed } from './rng.js';
 
 const schema = z
   .object({
@@ -21,8 +21,8 @@ const schema = z
      * Independent subsamples, each with its own forest of nEstimators / subsamples trees
      * (default: one per tree). With one shared subsample every tree sees the same few hundred
      * rows and averaging cannot remove which rows were drawn: on BTC daily walk-forward that
-     * measured skill -0.086 against -0.019 with 4 subsamples and -0.021 with one per tree
-     * (holdout -0.116 / -0.029 / -0.012; docs/decisions/012).
+     * measured skill -0.072 against -0.027 with 4 subsamples and -0.025 with one per tree
+     * (docs/decisions/012).
      */
     subsamples: z.number().int().min(1).max(500).default(16),
   })
@@ -31,16 +31,44 @@ type ForestParams = z.output<typeof schema>;
 
 /**
  * ml-random-forest's RandomForestRegression with OOB off (its OOB pass crashes with
- * "input must not be empty") and a bounded sample. Its `maxSamples` keeps the FIRST rows it
- * is given, which for chronological data would be the oldest ones, so each subsample is a
- * fresh seeded shuffle and maxSamples then yields a uniform random subset.
+ * "input must not be empty") and bounded samples. The subsample is drawn here rather than by
+ * the library's `maxSamples`, which keeps the FIRST rows it is given (for chronological data,
+ * the oldest) and first copies the whole training set into a Matrix: with one subsample per
+ * tree that copy dominated training on 67k hourly rows (measured ~4.4 s of ml-matrix
+ * construction plus GC in a 14 s fit; docs/decisions/012).
  */
+
+/** The parts of ml-random-forest's documented JSON (toJSON/load) that merging touches. */
+interface ForestJson {
+  name: 'RFRegression';
+  selectionMethod: string;
+  baseModel: { nEstimators: number; estimators: unknown[]; indexes: unknown[]; [k: string]: unknown };
+}
+
+/**
+ * One forest from several trained on different subsamples: trees and their column indexes
+ * are concatenated, so predict() averages all trees in one call (one Matrix conversion of
+ * the input instead of one per subsample).
+ */
+function mergeForests(parts: readonly ForestJson[]): ForestJson {
+  const first = parts[0]!;
+  return {
+    ...first,
+    baseModel: {
+      ...first.baseModel,
+      nEstimators: parts.reduce((s, p) => s + p.baseModel.nEstimators, 0),
+      estimators: parts.flatMap((p) => p.baseModel.estimators),
+      indexes: parts.flatMap((p) => p.baseModel.indexes),
+    },
+  };
+}
+
 class RandomForestModel implements Model {
   readonly algorithm = 'random-forest';
   constructor(
     readonly params: ForestParams,
     private readonly seed: number,
-    private forests: RandomForestRegression[] | null = null,
+    private rf: RandomForestRegression | null = null,
   ) {}
   fit(X: number[][], y: number[]): void {
     assertXy(X, y);
@@ -49,12 +77,21 @@ class RandomForestModel implements Model {
     // otherwise at least two columns (an integer count) are used.
     const nf = Math.max(1, Math.round(cols * this.params.maxFeatures));
     const maxFeatures = nf >= cols ? 1.0 : Math.max(2, nf);
-    const maxSamples = this.params.maxSamples < X.length ? this.params.maxSamples : undefined;
+    const m = Math.min(this.params.maxSamples, X.length);
     const groups = Math.min(this.params.subsamples, this.params.nEstimators);
     const rng = createRng(deriveSeed(this.seed, 1));
-    const forests: RandomForestRegression[] = [];
+    const pool = Int32Array.from(X, (_, i) => i);
+    const parts: ForestJson[] = [];
     for (let g = 0; g < groups; g++) {
-      const order = shuffleInPlace(Array.from(X, (_, i) => i), rng);
+      // Partial Fisher-Yates: the first m slots become a uniform sample without replacement;
+      // continuing from the previous permutation keeps every draw uniform.
+      for (let i = 0; i < m; i++) {
+        const j = i + Math.floor(rng() * (X.length - i));
+        const t = pool[i]!;
+        pool[i] = pool[j]!;
+        pool[j] = t;
+      }
+      const idx = Array.from(pool.subarray(0, m));
       const trees = Math.floor(this.params.nEstimators / groups) + (g < this.params.nEstimators % groups ? 1 : 0);
       const rf = new RandomForestRegression({
         seed: deriveSeed(this.seed, 100 + g),
@@ -63,54 +100,39 @@ class RandomForestModel implements Model {
         replacement: false,
         useSampleBagging: true,
         noOOB: true,
-        maxSamples,
         treeOptions: { maxDepth: this.params.maxDepth, minNumSamples: this.params.minNumSamples },
       });
       rf.train(
-        order.map((i) => X[i]!),
-        order.map((i) => y[i]!),
+        idx.map((i) => X[i]!),
+        idx.map((i) => y[i]!),
       );
-      forests.push(rf);
+      parts.push(JSON.parse(JSON.stringify(rf.toJSON())) as ForestJson);
     }
-    this.forests = forests;
+    this.rf = RandomForestRegression.load(mergeForests(parts));
   }
   predict(X: number[][]): number[] {
-    const forests = this.forests;
-    if (!forests) throw notFitted(this.algorithm);
+    if (!this.rf) throw notFitted(this.algorithm);
     if (X.length === 0) return [];
-    // Weighted by tree count so the result is the mean over all trees.
-    const out = new Array<number>(X.length).fill(0);
-    let total = 0;
-    for (const rf of forests) {
-      const n = (rf as unknown as { nEstimators: number }).nEstimators;
-      const p = rf.predict(X);
-      for (let i = 0; i < X.length; i++) out[i]! += n * p[i]!;
-      total += n;
-    }
-    return out.map((v) => v / total);
+    return this.rf.predict(X);
   }
   toJSON(): SerializedModel {
-    if (!this.forests) throw notFitted(this.algorithm);
-    return {
-      algorithm: this.algorithm,
-      params: { ...this.params },
-      state: { seed: this.seed, forests: this.forests.map((f) => JSON.parse(JSON.stringify(f.toJSON())) as unknown) },
-    };
+    if (!this.rf) throw notFitted(this.algorithm);
+    return { algorithm: this.algorithm, params: { ...this.params }, state: { seed: this.seed, forest: JSON.parse(JSON.stringify(this.rf.toJSON())) as unknown } };
   }
 }
 
 export const randomForestEntry: ZooEntry<ForestParams> = {
   algorithm: 'random-forest',
   label: 'Random forest',
-  description: 'Bagged regression trees (ml-random-forest) on a seeded random subsample.',
+  description: 'Bagged regression trees (ml-random-forest), each on its own seeded random subsample.',
   paramsSchema: schema,
   defaults: { nEstimators: 16, maxDepth: 3, minNumSamples: 40, maxFeatures: 0.7, maxSamples: 150, subsamples: 16 },
   paramGrid: { nEstimators: [16, 32], maxDepth: [2, 3, 5], minNumSamples: [20, 40, 80], maxSamples: [150, 300] },
   create: (params: ForestParams, ctx: ModelContext) => new RandomForestModel(params, ctx.seed),
   load: (json) => {
     assertAlgorithm(json, 'random-forest');
-    const state = json.state as { seed?: unknown; forests?: unknown };
-    if (typeof state?.seed !== 'number' || !Array.isArray(state.forests) || state.forests.length === 0) throw new TypeError('random-forest state is incomplete');
-    return new RandomForestModel(schema.parse(json.params), state.seed, state.forests.map((f) => RandomForestRegression.load(f)));
+    const state = json.state as { seed?: unknown; forest?: unknown };
+    if (typeof state?.seed !== 'number' || !state.forest) throw new TypeError('random-forest state is incomplete');
+    return new RandomForestModel(schema.parse(json.params), state.seed, RandomForestRegression.load(state.forest));
   },
 };
