@@ -34,6 +34,8 @@ export { AUDIT } from './audit.js';
 export { SESSION_COOKIE, TOKEN_ALGORITHMS, TOKEN_ISSUER } from './tokens.js';
 export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './passwords.js';
 export { DEFAULT_THROTTLE_POLICY } from './throttle.js';
+/** input schemas, for the OpenAPI document (src/modules/api-docs) */
+export * as authSchemas from './auth.schemas.js';
 export { sameOriginWrite } from './authenticate.js';
 export { requestMeta, issueSessionCookie, clearSessionCookie };
 

@@ -53,6 +53,8 @@ export { IngestFailedError } from './ingest.service.js';
 export { detectReturnAnomalies, ANOMALY_DEFAULTS } from './quality.js';
 export { parseCandleCsv, formatCsvErrors, findGaps } from './candles/index.js';
 export type { KrakenApi } from './kraken/index.js';
+/** input schemas, for the OpenAPI document (src/modules/api-docs) */
+export * as marketSchemas from './market.schemas.js';
 
 export interface MarketModuleDeps {
   config: Config;

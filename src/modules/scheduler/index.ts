@@ -22,6 +22,8 @@ export type { Cron, CronTask, CronSpec } from './cron.js';
 export { ManualCron, createNodeCron } from './cron.js';
 export { INTERRUPTED_MESSAGE, SHUTDOWN_MESSAGE } from './scheduler.service.js';
 export { PREDICTION_TRIGGERS } from './scheduler.routes.js';
+/** input schemas, for the OpenAPI document (src/modules/api-docs) */
+export * as schedulerSchemas from './scheduler.schemas.js';
 
 export interface SchedulerModuleDeps {
   config: Config;
