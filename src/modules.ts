@@ -5,6 +5,7 @@
 import type { RequestHandler } from 'express';
 import type { AppDeps, ModuleWiring } from './app.js';
 import type { BlockedPrivateAttempt } from './http/private-boundary.js';
+import { createAlertsModule, type AlertsModule } from './modules/alerts/index.js';
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import type { Metrics } from './modules/monitoring/index.js';
 import { createMarketModule, type MarketServices } from './modules/market/index.js';
@@ -23,6 +24,7 @@ export interface ModuleDeps extends AppDeps {
 export interface Services {
   auth: AuthService;
   market: MarketServices;
+  alerts: Omit<AlertsModule, 'wiring'>;
   [name: string]: unknown;
 }
 
@@ -45,7 +47,11 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const market = createMarketModule({ ...deps, jobs: scheduler.jobs });
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;
-  const services: Services = { auth: auth.service, market: marketServices };
+  // Alerts after everything that emits what they react to (market, models, predictions).
+  const alerts = createAlertsModule({ ...deps, jobs: scheduler.jobs });
+  modules.push(alerts.wiring);
+  const { wiring: _alertsWiring, ...alertsServices } = alerts;
+  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.
