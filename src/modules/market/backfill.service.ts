@@ -64,10 +64,18 @@ export interface BackfillEstimate {
   estimatedTrades: number;
   estimatedSeconds: number;
   /** where the trade rate came from */
-  basis: 'stored candles' | 'kraken daily candles' | 'unknown';
+  basis: 'stored candles' | 'kraken samples' | 'unknown';
   tradesPerDay: number | null;
   needsConfirmation: boolean;
   confirmAboveCalls: number;
+}
+
+interface TradeModel {
+  basis: BackfillEstimate['basis'];
+  /** average trades per second over the range */
+  perSecond: number;
+  /** estimated trades in [a, b) */
+  trades(a: number, b: number): number;
 }
 
 export interface BackfillRunContext {
@@ -133,7 +141,7 @@ export function mergeSegments(segments: readonly Segment[], joinGap: number): Se
 
 export function createBackfillService(deps: BackfillDeps) {
   const { repo, kraken, store, clock } = deps;
-  const rateCache = new Map<number | string, { at: number; perSecond: number }>();
+  const modelCache = new Map<string, { at: number; model: TradeModel }>();
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
 
   /** Stretches of [from, to) with no stored candle. */
@@ -151,8 +159,15 @@ export function createBackfillService(deps: BackfillDeps) {
     return out;
   }
 
-  /** Trades per second around [from, to): stored candles first, else Kraken's daily candles (one call, cached for an hour). */
-  async function tradeRate(pair: { id: number | null; altname: string }, from: number, to: number): Promise<{ perSecond: number; basis: BackfillEstimate['basis'] } | null> {
+  /**
+   * How many trades [from, to) holds, before fetching them. Stored candles of the pair know
+   * it exactly where they cover the range. Otherwise the rate is sampled at both ends, one
+   * Kraken call each (cached for an hour): the first page of trades after `from` gives the
+   * rate at the start (and when the pair's trading began), the oldest month of the daily
+   * OHLC window the rate at the end; in between it is taken to change exponentially, as
+   * trading activity mostly does, so old, quiet years are not priced like recent ones.
+   */
+  async function tradeModel(pair: { id: number | null; altname: string }, from: number, to: number, opts: { sample?: boolean } = {}): Promise<TradeModel | null> {
     if (pair.id !== null) {
       let best: { trades: number; seconds: number } | null = null;
       for (const interval of [1440, 60]) {
@@ -160,18 +175,53 @@ export function createBackfillService(deps: BackfillDeps) {
         const seconds = s.candles * interval * 60;
         if (s.candles > 0 && (!best || seconds > best.seconds)) best = { trades: s.trades, seconds };
       }
-      if (best && best.seconds >= 86400 && best.trades > 0) return { perSecond: best.trades / best.seconds, basis: 'stored candles' };
+      if (best && best.seconds >= Math.max(86400, (to - from) / 2) && best.trades > 0) {
+        const perSecond = best.trades / best.seconds;
+        return { basis: 'stored candles', perSecond, trades: (a, b) => Math.max(0, b - a) * perSecond };
+      }
     }
-    const key = pair.altname;
-    const cached = rateCache.get(key);
-    if (cached && clock.now().getTime() - cached.at < 3600_000) return { perSecond: cached.perSecond, basis: 'kraken daily candles' };
+    if (opts.sample === false) return null;
+    const key = `${pair.altname}:${from}`;
+    const cached = modelCache.get(key);
+    if (cached && clock.now().getTime() - cached.at < 3600_000) return cached.model;
     try {
       const daily = await kraken.ohlc(pair.altname, 1440);
-      const trades = daily.candles.reduce((a, c) => a + c.trades, 0);
-      if (daily.candles.length === 0) return null;
-      const perSecond = trades / (daily.candles.length * 86400);
-      rateCache.set(key, { at: clock.now().getTime(), perSecond });
-      return { perSecond, basis: 'kraken daily candles' };
+      // the month of daily candles around the end of the range, or the window's oldest month when the range ends before it
+      let near = daily.candles.filter((c) => c.time >= to - 30 * 86400 && c.time < to);
+      if (near.length === 0) near = daily.candles.slice(0, 30);
+      if (near.length === 0) return null;
+      const endRate = Math.max(1e-6, near.reduce((a, c) => a + c.trades, 0) / (near.length * 86400));
+      const endAt = (near[0]!.time + near[near.length - 1]!.time + 86400) / 2;
+      const sample = await kraken.trades(pair.altname, String(from));
+      const ts = sample.trades.map((t) => t.time);
+      let startAt = from;
+      let startRate = endRate;
+      if (ts.length >= 2) {
+        startAt = Math.max(from, ts[0]!);
+        startRate = Math.max(1e-6, (ts.length - 1) / Math.max(1, ts[ts.length - 1]! - ts[0]!));
+      } else if (ts.length === 0) {
+        // nothing after `from` at all: there is nothing to fetch
+        startAt = to;
+      }
+      // rate(t) = startRate * e^(k (t - startAt)) between the two samples, flat outside them
+      const span = endAt - startAt;
+      const k = span > 86400 ? Math.log(endRate / startRate) / span : 0;
+      const flat = k === 0 ? (startRate + endRate) / 2 : 0;
+      const rateAt = (t: number) => startRate * Math.exp(k * (Math.min(Math.max(t, startAt), endAt) - startAt));
+      const integral = (a: number, b: number) => {
+        const lo = Math.max(a, startAt);
+        const hi = Math.max(lo, b);
+        if (hi <= lo) return 0;
+        if (k === 0) return (hi - lo) * flat;
+        const inLo = Math.min(lo, endAt);
+        const inHi = Math.min(hi, endAt);
+        const curved = inHi > inLo ? (rateAt(inHi) - rateAt(inLo)) / k : 0;
+        return curved + Math.max(0, hi - Math.max(lo, endAt)) * endRate;
+      };
+      const total = integral(from, to);
+      const model: TradeModel = { basis: 'kraken samples', perSecond: total / Math.max(1, to - Math.max(from, startAt)), trades: integral };
+      modelCache.set(key, { at: clock.now().getTime(), model });
+      return model;
     } catch (err) {
       deps.log.warn({ pair: pair.altname, err: (err as Error).message }, 'no trade rate for a backfill estimate');
       return null;
@@ -199,13 +249,13 @@ export function createBackfillService(deps: BackfillDeps) {
     if (all.length > 0) {
       const lo = Math.min(...all.map((s) => s.from));
       const hi = Math.max(...all.map((s) => s.to));
-      const rate = await tradeRate(pair, lo, hi);
-      if (rate) {
-        basis = rate.basis;
-        perDay = Math.round(rate.perSecond * 86400);
+      const model = await tradeModel(pair, lo, hi);
+      if (model) {
+        basis = model.basis;
+        perDay = Math.round(model.perSecond * 86400);
         const minStep = Math.min(...intervals) * 60;
-        for (const s of mergeSegments(all, joinGapFor(rate.perSecond, minStep))) {
-          const n = (s.to - s.from) * rate.perSecond;
+        for (const s of mergeSegments(all, joinGapFor(model.perSecond, minStep))) {
+          const n = model.trades(s.from, s.to);
           trades += n;
           tradesCalls += Math.max(1, Math.ceil(n / TRADES_PER_CALL));
         }
@@ -354,11 +404,13 @@ export function createBackfillService(deps: BackfillDeps) {
       if (all.length > 0) {
         const lo = Math.min(...all.map((s) => s.from));
         const hi = Math.max(...all.map((s) => s.to));
-        const rate = await tradeRate(pair, lo, hi);
+        // stored stretches between missing ones are fetched through when that is cheaper than a new start
+        const model = await tradeModel(pair, lo, hi, { sample: false });
         const minStep = Math.min(...targets.map((t) => t.step));
-        const union = mergeSegments(all, joinGapFor(rate?.perSecond ?? 0.01, minStep));
+        const union = mergeSegments(all, model ? joinGapFor(model.perSecond, minStep) : Math.max(minStep, 6 * 3600));
         log.info({ segments: union.length, from: lo, to: hi }, 'backfill: rebuilding candles from trades');
         for (const seg of union) {
+          if (targets.every((t) => !t.active)) break;
           for (const t of targets) t.agg = new TradeAggregator({ intervalMinutes: t.interval });
           let pos = seg.from;
           for await (const page of pageTrades(kraken, pair.altname, { since: nsCursor(seg.from), until: seg.to })) {
