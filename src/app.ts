@@ -75,7 +75,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const onServerError = (where: string) => metrics.exceptions.inc({ where });
 
   const events = new EventBus(log);
-  const { modules, services, authenticate, onPrivateBlocked } = await buildModules({ ...deps, metrics, root, events });
+  const { modules, services, authenticate, onPrivateBlocked, security } = await buildModules({ ...deps, metrics, root, events });
   const privateBoundary = createPrivateBoundary({ allowCidrs: config.INTERNAL_ALLOW_CIDRS, token: config.INTERNAL_TOKEN, onBlocked: onPrivateBlocked });
 
   const app = express();
@@ -143,11 +143,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const api = express.Router();
   const internal = express.Router();
   const pages = express.Router();
+  // Blocked addresses are refused first; the API's per-address limit runs before any work, its
+  // per-user/key limit once the caller is known; a body of a type the router does not read is a 415.
+  api.use(security.ipGuard, security.apiRateLimitPerIp, security.apiContentType);
+  internal.use(security.ipGuard, security.apiContentType);
+  pages.use(security.ipGuard, security.pageContentType);
   for (const r of [api, internal, pages]) {
     r.use(express.json({ limit: config.BODY_LIMIT }));
     r.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
-    r.use(authenticate);
+    r.use(authenticate, security.identityGuard);
   }
+  api.use(security.apiRateLimitPerIdentity);
   for (const m of modules) {
     if (m.api) api.use(m.api);
     if (m.internal) internal.use(m.internal);

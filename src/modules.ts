@@ -5,12 +5,14 @@
 import type { RequestHandler } from 'express';
 import type { AppDeps, ModuleWiring } from './app.js';
 import type { BlockedPrivateAttempt } from './http/private-boundary.js';
+import { createApiDocsModule } from './modules/api-docs/index.js';
 import { createAlertsModule, type AlertsModule } from './modules/alerts/index.js';
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
-import type { Metrics } from './modules/monitoring/index.js';
+import { createMonitoringModule, type Metrics } from './modules/monitoring/index.js';
 import { createMarketModule, type MarketServices } from './modules/market/index.js';
 import { createScheduler } from './modules/scheduler/index.js';
 import { createPagesModule } from './modules/pages/index.js';
+import { createSecurityModule, type SecurityHttp, type SecurityService } from './modules/security/index.js';
 import type { EventBus } from './platform/events.js';
 
 export interface ModuleDeps extends AppDeps {
@@ -25,6 +27,7 @@ export interface Services {
   auth: AuthService;
   market: MarketServices;
   alerts: Omit<AlertsModule, 'wiring'>;
+  security: SecurityService;
   [name: string]: unknown;
 }
 
@@ -35,15 +38,22 @@ export interface BuiltModules {
   authenticate: RequestHandler;
   /** audits a request the private boundary refused */
   onPrivateBlocked: (attempt: BlockedPrivateAttempt) => Promise<void>;
+  /** rate limits, content-type checks, blocks and anomaly observation for the routers */
+  security: SecurityHttp;
 }
 
 export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const modules: ModuleWiring[] = [];
+  // The API's own documentation first: public, and no module's router-wide guard runs before it.
+  modules.push(createApiDocsModule(deps).wiring);
   // The scheduler first, so every module can define its jobs on `scheduler.jobs` (the Jobs port);
   // its wiring is pushed last, so it starts after the others and stops before them.
   const scheduler = createScheduler(deps);
   const auth = createAuthModule(deps);
   modules.push(auth.wiring);
+  // Security right after auth (it records anomalies in auth's audit log); its wiring is pushed
+  // after the pages so its admin page renders inside the pages' layout context.
+  const security = createSecurityModule({ ...deps, audit: auth.audit });
   const market = createMarketModule({ ...deps, jobs: scheduler.jobs });
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;
@@ -51,10 +61,13 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const alerts = createAlertsModule({ ...deps, jobs: scheduler.jobs });
   modules.push(alerts.wiring);
   const { wiring: _alertsWiring, ...alertsServices } = alerts;
-  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices };
+  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices, security: security.service };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.
   modules.push(createPagesModule({ ...deps, auth, scheduler: scheduler.service }).wiring);
-  return { modules, services, authenticate: auth.authenticate, onPrivateBlocked: auth.onPrivateBlocked };
+  // Admin pages of monitoring and security after the pages module: its context middleware (viewer,
+  // CSRF token, formatters) and CSRF check have run when a request reaches them.
+  modules.push(createMonitoringModule(deps).wiring, security.wiring);
+  return { modules, services, authenticate: auth.authenticate, onPrivateBlocked: auth.onPrivateBlocked, security: security.http };
 }

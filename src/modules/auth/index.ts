@@ -8,6 +8,7 @@
  *     issueSessionCookie,   // (req, res, {token, expiresIn}) after a login on a page
  *     clearSessionCookie,   // (req, res) for a page's logout
  *     onPrivateBlocked,     // audits a refused /internal or /metrics request (rate-limited)
+ *     audit,                // AuditLog: other modules record their own dotted actions (e.g. anomaly.*)
  *   }
  *
  * Pages: `const s = await auth.service.login({ username, password }, requestMeta(req));
@@ -20,7 +21,7 @@ import type { BlockedPrivateAttempt } from '../../http/private-boundary.js';
 import { createAuthRepo } from './auth.repo.js';
 import { createAuthRoutes, requestMeta } from './auth.routes.js';
 import { createAuthService, type AuthService } from './auth.service.js';
-import { createAuditLog } from './audit.js';
+import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticate } from './authenticate.js';
 import { createPasswordHasher } from './passwords.js';
 import { createLoginThrottle, DEFAULT_THROTTLE_POLICY, type LoginThrottlePolicy } from './throttle.js';
@@ -46,6 +47,7 @@ export interface AuthModule {
   issueSessionCookie: typeof issueSessionCookie;
   clearSessionCookie: typeof clearSessionCookie;
   onPrivateBlocked(attempt: BlockedPrivateAttempt & { requestId?: string }): Promise<void>;
+  audit: AuditLog;
 }
 
 export type AuthModuleDeps = Pick<ModuleDeps, 'config' | 'db' | 'secrets' | 'clock' | 'log'> & {
@@ -83,5 +85,6 @@ export function createAuthModule(deps: AuthModuleDeps): AuthModule {
     issueSessionCookie,
     clearSessionCookie,
     onPrivateBlocked: (a) => service.recordBlockedPrivateAccess(a),
+    audit,
   };
 }
