@@ -5,6 +5,7 @@
 import type { RequestHandler } from 'express';
 import type { AppDeps, ModuleWiring } from './app.js';
 import type { BlockedPrivateAttempt } from './http/private-boundary.js';
+import { createApiDocsModule } from './modules/api-docs/index.js';
 import { createAlertsModule, type AlertsModule } from './modules/alerts/index.js';
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import { createMonitoringModule, type Metrics } from './modules/monitoring/index.js';
@@ -43,6 +44,8 @@ export interface BuiltModules {
 
 export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const modules: ModuleWiring[] = [];
+  // The API's own documentation first: public, and no module's router-wide guard runs before it.
+  modules.push(createApiDocsModule(deps).wiring);
   // The scheduler first, so every module can define its jobs on `scheduler.jobs` (the Jobs port);
   // its wiring is pushed last, so it starts after the others and stops before them.
   const scheduler = createScheduler(deps);
