@@ -43,6 +43,8 @@ export type { WebhookTransport } from './webhooks.js';
 export type { RuleKind } from './evaluate.js';
 export { RULE_KINDS, ADMIN_RULE_KINDS, intervalLabel } from './evaluate.js';
 export { CHANNELS } from './alerts.schemas.js';
+/** input schemas, for the OpenAPI document (src/modules/api-docs) */
+export * as alertsSchemas from './alerts.schemas.js';
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER, EVENT_HEADER, verifyWebhookSignature, signWebhookBody } from './webhooks.js';
 export { canonicalTimeZone } from './preferences.service.js';
 

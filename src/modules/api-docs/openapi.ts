@@ -77,6 +77,7 @@ const ERROR_TEXT: Record<number, { description: string; code: string; message: s
   404: { description: 'No such record', code: 'not_found', message: 'Not found' },
   409: { description: 'Conflicts with existing data (duplicate name, state that forbids the change)', code: 'duplicate', message: 'A record with this username already exists' },
   413: { description: 'The body is larger than the limit', code: 'payload_too_large', message: 'The request body is too large' },
+  415: { description: 'The body has a content type this route does not read', code: 'unsupported_media_type', message: 'Send the body as application/json' },
   422: {
     description: 'An input failed validation; `details` names each field',
     code: 'validation_failed',
@@ -154,8 +155,11 @@ export function buildOpenApiDocument(routes: readonly DocRoute[], opts: SpecOpti
     if (r.access !== 'public' && r.access !== 'user') errors.add(403);
     if (r.access === 'user' && ['post', 'put', 'patch', 'delete'].includes(r.method)) errors.add(403); // read-only API keys
     if (r.params || r.query || r.body) errors.add(422);
+    if (r.body) errors.add(415);
+    // every /api request counts against the per-address and per-user/key rate limits
+    errors.add(429);
     errors.add(500);
-    for (const status of [...errors].sort()) {
+    for (const status of [...errors].sort((a, b) => a - b)) {
       const e = ERROR_TEXT[status];
       if (!e) throw new Error(`OpenAPI: ${key} lists error ${status}, which has no description`);
       responses[String(status)] ??= {
