@@ -6,6 +6,9 @@
  */
 import type { PrismaClient } from '../../db/prisma.js';
 
+/** access_blocks kind of the (non-blocking) marker for a failed-login burst against a username */
+export const USER_LOGIN_ALERT = 'alert:user-login';
+
 export interface BlockRow {
   id: number;
   kind: string;
@@ -59,21 +62,29 @@ export function createSecurityRepo(prisma: PrismaClient) {
       return prisma.accessBlock.update({ where: { id }, data: { until: now } });
     },
 
+    /**
+     * Addresses with at least `min` failed logins since `since`, counting only failures after the
+     * address's last block began: those before it were answered already (and an admin who lifts
+     * a block does not see it come straight back).
+     */
     async failedLoginsByIp(since: Date, min: number): Promise<FailedLoginsByIp[]> {
       return prisma.$queryRaw<FailedLoginsByIp[]>`
-        SELECT ip, count(*)::int AS failures, count(DISTINCT "actorUsername")::int AS usernames
-        FROM audit_log
-        WHERE action = 'auth.login_failed' AND at > ${since} AND ip IS NOT NULL
-        GROUP BY ip HAVING count(*) >= ${min}
+        SELECT a.ip, count(*)::int AS failures, count(DISTINCT a."actorUsername")::int AS usernames
+        FROM audit_log a
+        WHERE a.action = 'auth.login_failed' AND a.at > ${since} AND a.ip IS NOT NULL
+          AND a.at > coalesce((SELECT max(b."createdAt") FROM access_blocks b WHERE b.kind = 'ip' AND b.value = a.ip), '-infinity')
+        GROUP BY a.ip HAVING count(*) >= ${min}
         ORDER BY failures DESC LIMIT 1000`;
     },
 
+    /** The same per username, after the username's last alert marker began. */
     async failedLoginsByUser(since: Date, min: number): Promise<FailedLoginsByUser[]> {
       return prisma.$queryRaw<FailedLoginsByUser[]>`
-        SELECT "actorUsername" AS username, count(*)::int AS failures, count(DISTINCT ip)::int AS ips
-        FROM audit_log
-        WHERE action = 'auth.login_failed' AND at > ${since} AND "actorUsername" IS NOT NULL
-        GROUP BY "actorUsername" HAVING count(*) >= ${min}
+        SELECT a."actorUsername" AS username, count(*)::int AS failures, count(DISTINCT a.ip)::int AS ips
+        FROM audit_log a
+        WHERE a.action = 'auth.login_failed' AND a.at > ${since} AND a."actorUsername" IS NOT NULL
+          AND a.at > coalesce((SELECT max(b."createdAt") FROM access_blocks b WHERE b.kind = ${USER_LOGIN_ALERT} AND b.value = a."actorUsername"), '-infinity')
+        GROUP BY a."actorUsername" HAVING count(*) >= ${min}
         ORDER BY failures DESC LIMIT 1000`;
     },
 

@@ -22,7 +22,7 @@ import type { Logger } from '../../platform/log.js';
 import type { AuditLog } from '../auth/index.js';
 import type { Metrics } from '../monitoring/index.js';
 import { ApiKeySpread, UserRate } from './detectors.js';
-import type { BlockRow, SecurityRepo } from './security.repo.js';
+import { USER_LOGIN_ALERT, type BlockRow, type SecurityRepo } from './security.repo.js';
 
 export const ANOMALY = {
   loginBurstIp: 'anomaly.login_burst_ip',
@@ -161,7 +161,7 @@ export function createSecurityService(deps: SecurityServiceDeps) {
       await raise(
         {
           rule: ANOMALY.loginBurstUser,
-          kind: 'alert:user-login',
+          kind: USER_LOGIN_ALERT,
           value: r.username,
           subject: r.username,
           actor: null,
