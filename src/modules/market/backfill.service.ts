@@ -97,6 +97,8 @@ export interface BackfillRunSummary {
 export interface BackfillDeps {
   repo: MarketRepo;
   kraken: KrakenApi;
+  /** the client for estimates (a person is waiting): fewer retries; default `kraken` */
+  probe?: KrakenApi;
   store: CandleStore;
   clock: Clock;
   log: Logger;
@@ -141,6 +143,7 @@ export function mergeSegments(segments: readonly Segment[], joinGap: number): Se
 
 export function createBackfillService(deps: BackfillDeps) {
   const { repo, kraken, store, clock } = deps;
+  const probe = deps.probe ?? kraken;
   const modelCache = new Map<string, { at: number; model: TradeModel }>();
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
 
@@ -185,14 +188,14 @@ export function createBackfillService(deps: BackfillDeps) {
     const cached = modelCache.get(key);
     if (cached && clock.now().getTime() - cached.at < 3600_000) return cached.model;
     try {
-      const daily = await kraken.ohlc(pair.altname, 1440);
+      const daily = await probe.ohlc(pair.altname, 1440);
       // the month of daily candles around the end of the range, or the window's oldest month when the range ends before it
       let near = daily.candles.filter((c) => c.time >= to - 30 * 86400 && c.time < to);
       if (near.length === 0) near = daily.candles.slice(0, 30);
       if (near.length === 0) return null;
       const endRate = Math.max(1e-6, near.reduce((a, c) => a + c.trades, 0) / (near.length * 86400));
       const endAt = (near[0]!.time + near[near.length - 1]!.time + 86400) / 2;
-      const sample = await kraken.trades(pair.altname, String(from));
+      const sample = await probe.trades(pair.altname, String(from));
       const ts = sample.trades.map((t) => t.time);
       let startAt = from;
       let startRate = endRate;

@@ -34,7 +34,7 @@ import { createCandleStore } from './candle-store.js';
 import { createCatalogueService, type CatalogueService } from './catalogue.service.js';
 import { createImportService, type ImportService } from './import.service.js';
 import { createIngestService, type IngestService } from './ingest.service.js';
-import { createKrakenHttpClient, type KrakenApi, type KrakenHttpClientOptions } from './kraken/index.js';
+import { createKrakenHttpClient, type KrakenApi, type KrakenClientEvent, type KrakenHttpClientOptions } from './kraken/index.js';
 import { createMarketRepo } from './market.repo.js';
 import { createMarketRouter } from './market.routes.js';
 import { createMarketService, type MarketService } from './market.service.js';
@@ -90,29 +90,36 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
   const { config, db, clock, metrics, events } = deps;
   const log = deps.log.child({ module: 'market' });
   const repo = createMarketRepo(db.prisma);
-  const kraken = createKrakenHttpClient({
+  const clientOptions = {
     baseUrl: config.KRAKEN_API_URL,
-    timeoutMs: config.KRAKEN_TIMEOUT_MS,
-    maxRetries: config.KRAKEN_MAX_RETRIES,
     minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS,
     clock,
     log: log.child({ component: 'kraken' }),
     // pairs are stored with their altname, so every call already names the pair as Kraken wants it
     resolvePairs: false,
-    onEvent(e) {
+    onEvent(e: KrakenClientEvent) {
       if (e.type === 'success') metrics.krakenCalls.inc({ endpoint: e.endpoint, outcome: 'ok' });
       else if (e.type === 'retry') metrics.krakenCalls.inc({ endpoint: e.endpoint, outcome: `retry_${e.kind}` });
       else if (e.type === 'failure') metrics.krakenCalls.inc({ endpoint: e.endpoint, outcome: `failed_${e.kind}` });
     },
+  };
+  // Jobs (ingest, backfill) are patient: every retry config allows.
+  const kraken = createKrakenHttpClient({ ...clientOptions, timeoutMs: config.KRAKEN_TIMEOUT_MS, maxRetries: config.KRAKEN_MAX_RETRIES, ...deps.krakenOptions });
+  // A person waiting on a request is not: the catalogue, the ticker and cost estimates retry
+  // once with a short timeout, then fall back to what is stored (about 1-5 s, not 30+ s).
+  const interactive = createKrakenHttpClient({
+    ...clientOptions,
+    timeoutMs: Math.min(config.KRAKEN_TIMEOUT_MS, 5000),
+    maxRetries: Math.min(config.KRAKEN_MAX_RETRIES, 1),
     ...deps.krakenOptions,
   });
   const bundledDir = path.join(deps.root, 'data', 'bundled');
-  const catalogue = createCatalogueService({ repo, kraken, clock, log, bundledPairsFile: path.join(bundledDir, 'pairs.json') });
+  const catalogue = createCatalogueService({ repo, kraken: interactive, clock, log, bundledPairsFile: path.join(bundledDir, 'pairs.json') });
   const store = createCandleStore({ repo, events, metrics, clock, log });
-  const backfill = createBackfillService({ repo, kraken, store, clock, log, jobs: deps.jobs, minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS });
+  const backfill = createBackfillService({ repo, kraken, probe: interactive, store, clock, log, jobs: deps.jobs, minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS });
   const ingest = createIngestService({ repo, kraken, store, backfill, clock, log });
   const importer = createImportService({ repo, store, clock, log });
-  const service = createMarketService({ repo, catalogue, kraken, backfill, clock, log });
+  const service = createMarketService({ repo, catalogue, kraken: interactive, backfill, clock, log });
   const bundled = () => importBundledIfEmpty({ repo, store, catalogue, log, dir: bundledDir });
 
   if (deps.jobs) {

@@ -261,7 +261,9 @@ export function createMarketService(deps: MarketServiceDeps) {
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
-      const { entry } = await deps.catalogue.resolve(ref);
+      // the bundled pairs first: importing BTC or ETH data must work offline
+      const bundled = new PairCatalogue(await deps.catalogue.bundledPairs().catch(() => [])).resolve(ref);
+      const entry = bundled ?? (await deps.catalogue.resolve(ref)).entry;
       if (!entry) throw new NotFoundError(`Neither the stored pairs nor Kraken's catalogue know a pair named "${ref.slice(0, 40)}"`, 'unknown_pair');
       const existing = await repo.pairByKey(entry.key);
       if (existing) return { pair: existing, created: false };
