@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli.js';
 import { passwordProblem } from '../modules/auth/index.js';
 import { promptSecret, readStdinSecret } from './prompt.js';
+import { registerAlertsCommands } from './alerts.commands.js';
 import { registerMarketCommands } from './market.commands.js';
 
 export type OpenContext = () => Promise<CliContext>;
@@ -38,4 +39,5 @@ export function registerCliCommands(program: Command, open: OpenContext): void {
       }
     });
   registerMarketCommands(program, open);
+  registerAlertsCommands(program, open);
 }

@@ -346,6 +346,10 @@ export function createAlertsRepo(prisma: PrismaClient) {
         data: { status: nextAttemptAt ? 'failed' : 'gave_up', attempts, lastStatusCode: statusCode, lastError: error.slice(0, 500), nextAttemptAt },
       });
     },
+    /** Gives a claimed delivery back, due at `at` (an attempt cut short by shutdown). */
+    async release(id: bigint, at: Date): Promise<void> {
+      await prisma.delivery.updateMany({ where: { id, status: { in: ['pending', 'failed'] } }, data: { nextAttemptAt: at } });
+    },
     async giveUp(id: bigint, error: string): Promise<void> {
       await prisma.delivery.update({ where: { id }, data: { status: 'gave_up', lastError: error.slice(0, 500), nextAttemptAt: null } });
     },

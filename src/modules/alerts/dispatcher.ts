@@ -125,8 +125,12 @@ export function createDispatcher(deps: DispatcherDeps) {
       deps.onOutcome?.(d.channel, 'gave_up');
       return;
     }
-    // Shutting down mid-attempt: leave the row to its lease; it is retried after the restart.
-    if (aborter.signal.aborted && !r.ok) return;
+    // Shutting down mid-attempt: hand the row back (due now) for the next process or instance,
+    // without counting an attempt the receiver may never have seen.
+    if (aborter.signal.aborted && !r.ok) {
+      await repo.release(d.id, clock.now());
+      return;
+    }
     const done = clock.now();
     if (r.ok) {
       await repo.markDelivered(d.id, attempt, r.status, done);

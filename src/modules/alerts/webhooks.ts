@@ -167,23 +167,30 @@ export function urlTargetProblem(url: string, allowPrivate: boolean): string | u
   return undefined;
 }
 
-export function createHttpTransport(opts: { allowPrivate: boolean; maxResponseBytes?: number }): WebhookTransport {
+/** Resolves a host name to every address it has (dns.lookup by default; tests pass their own). */
+export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
+
+const systemResolver: Resolver = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
+
+export function createHttpTransport(opts: { allowPrivate: boolean; maxResponseBytes?: number; resolve?: Resolver }): WebhookTransport {
   const maxBytes = opts.maxResponseBytes ?? 4096;
-  // Checks every address the name resolves to before connecting to it.
-  const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 4);
-      const list = addresses as unknown as dns.LookupAddress[];
-      const bad = list.find((a) => isPrivateAddress(a.address));
-      if (!opts.allowPrivate && bad) {
-        return callback(new WebhookTargetRefused(`refused: ${hostname} resolves to a private address`) as NodeJS.ErrnoException, '', 4);
-      }
-      if ((options as dns.LookupAllOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
-      const first = list[0];
-      if (!first) return callback(new Error(`no address for ${hostname}`) as NodeJS.ErrnoException, '', 4);
-      callback(null, first.address, first.family);
-    });
-  };
+  const resolve = opts.resolve ?? systemResolver;
+  // Checks every address the name resolves to before connecting to one of them: the check and
+  // the connection use the same answer, so a DNS rebinding between the two cannot slip through.
+  const guardedLookup = ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    resolve(hostname).then(
+      (list) => {
+        if (!opts.allowPrivate && list.some((a) => isPrivateAddress(a.address))) {
+          return callback(new WebhookTargetRefused(`refused: ${hostname} resolves to a private address`) as NodeJS.ErrnoException, '', 4);
+        }
+        const usable = options.family === 4 || options.family === 6 ? list.filter((a) => a.family === options.family) : list;
+        if (usable.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
+        if (options.all) return callback(null, usable);
+        callback(null, usable[0]!.address, usable[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+    );
+  }) as unknown as net.LookupFunction;
 
   return {
     post(url, req, o) {

@@ -147,7 +147,7 @@ describe('alert rules firing', () => {
       baseTime: target - HOUR, targetTime: target, baseClose: 80, value, predictedReturn: Math.log(value / 80),
     });
     await app.running.app.events.emitAndWait('prediction.made', ev(82, base + HOUR));
-    let items = await notifications(alice);
+    const items = await notifications(alice);
     assert.equal(items.length, before + 1);
     assert.match(items[0].title, /XBTUSD predicted to rise 2.5 %/);
     assert.equal(items[0].event_key, `rule:${rule.id}:prediction:60:${base + HOUR}`);

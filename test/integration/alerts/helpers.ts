@@ -150,6 +150,7 @@ export interface ReceivedMail {
 /** Just enough SMTP (RFC 5321, no TLS, no auth) for nodemailer to hand over a message. */
 export async function startSmtpServer() {
   const mails: ReceivedMail[] = [];
+  const auths: string[][] = [];
   let refuseNext = 0;
   const server = net.createServer((sock) => {
     sock.setEncoding('utf8');
@@ -181,7 +182,13 @@ export async function startSmtpServer() {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 2);
         const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-candlecast-test\r\n250 8BITMIME\r\n');
+        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-candlecast-test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n');
+        else if (cmd === 'AUTH') {
+          // AUTH PLAIN <base64(\0user\0password)>: remembered so a test can see what was sent
+          const b64 = line.split(' ')[2] ?? '';
+          auths.push(Buffer.from(b64, 'base64').toString('utf8').split('\0').slice(1));
+          sock.write('235 2.7.0 accepted\r\n');
+        }
         else if (cmd === 'MAIL') {
           cur.from = /<([^>]*)>/.exec(line)?.[1] ?? '';
           sock.write('250 2.1.0 ok\r\n');
@@ -207,6 +214,7 @@ export async function startSmtpServer() {
     port,
     url: `smtp://127.0.0.1:${port}`,
     mails,
+    auths,
     refuseNext(n: number) {
       refuseNext = n;
     },
