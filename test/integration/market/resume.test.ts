@@ -130,3 +130,44 @@ describe('a resumable backfill', () => {
     assert.ok(callsSince(w, mark, 'Trades') < 50);
   });
 });
+
+describe('healing a long downtime whose cost needs an administrator', () => {
+  let w: MarketWorld;
+  before(async () => {
+    w = await startMarketWorld({ standin: { now: ts('2022-09-01T00:30:00') } });
+    const r = await w.send('POST', '/api/crypto/assets', { pair: 'XBTUSD', intervals: ['1h'] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal((await w.waitBackfill(r.body.backfill.backfills[0].id)).status, 'succeeded');
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  test('ingest parks the heal as awaiting_confirmation; resuming it needs confirm', async () => {
+    const newest = (await w.market.service.latestCandle('XBTUSD', 60))!.time;
+    w.setNow(ts('2023-01-07T09:30:00')); // four months later: three of them are older than the window
+    const mark = w.kraken.requests.length;
+    const r = await w.market.ingest.runAll();
+    const h = r.pairs[0]!;
+    assert.equal(h.added, 719);
+    assert.ok(h.heal);
+    assert.equal(h.heal.status, 'awaiting_confirmation');
+    assert.equal(h.heal.from, newest + 3600);
+    assert.ok(h.heal.estimatedCalls > 1000, `${h.heal.estimatedCalls} calls`);
+    // nothing was fetched from Trades beyond the estimate's one sample
+    assert.ok(w.kraken.requests.slice(mark).filter((q) => q.endpoint === 'Trades').length <= 1);
+    const id = h.heal.backfillIds[0]!;
+    const row = (await w.get(`/api/crypto/backfills/${id}`)).body;
+    assert.equal(row.status, 'awaiting_confirmation');
+    const refused = await w.send('POST', `/api/crypto/backfills/${id}/resume`, {});
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, 'confirmation_required');
+    // a second ingest does not park a second one
+    const again = await w.market.ingest.runAll();
+    assert.equal(again.pairs[0]!.heal, undefined);
+    const ok = await w.send('POST', `/api/crypto/backfills/${id}/resume`, { confirm: true });
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    assert.equal((await w.send('POST', `/api/crypto/backfills/${id}/cancel`, {})).status, 200);
+    assert.equal((await w.waitBackfill(id)).status, 'cancelled');
+  });
+});
