@@ -84,6 +84,14 @@ interface PrismaLikeError {
   name?: unknown;
 }
 
+/** The SQLSTATE of a Postgres error, raw from pg or wrapped by Prisma's driver adapter. */
+function postgresCode(e: unknown): string | undefined {
+  if (!e || typeof e !== 'object') return undefined;
+  const wrapped = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }).meta?.driverAdapterError?.cause;
+  const code = wrapped?.originalCode ?? wrapped?.code ?? ((e as { severity?: unknown }).severity !== undefined ? (e as { code?: unknown }).code : undefined);
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 /** Converts anything thrown into an AppError; maps Prisma's known request errors. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -100,6 +108,12 @@ export function toAppError(err: unknown): AppError {
       case 'P2003':
         return new BadRequestError('The request refers to a record that does not exist', undefined, 'foreign_key');
     }
+  }
+  // Postgres class 22 ("data exception": a NUL character in text, a number or date out of
+  // range, ...) raised by a value that came with the request: the caller's input, not our bug.
+  const pgCode = postgresCode(e);
+  if (pgCode && pgCode.startsWith('22')) {
+    return new BadRequestError('A value in the request cannot be stored or searched for (for example a NUL character, or a number or date out of range)', { sqlstate: pgCode }, 'invalid_value');
   }
   if (e && typeof e === 'object' && (e as { type?: unknown }).type === 'entity.too.large') {
     return new AppError(413, 'payload_too_large', 'The request body is too large');
