@@ -37,6 +37,10 @@ export function createPreferencesService(deps: { repo: AlertsRepo }) {
   }
 
   return {
+    /** The tracked pairs (altname, id) a watchlist, default pair or rule may name: for forms. */
+    async trackedPairs(): Promise<{ id: number; altname: string; intervals: number[] }[]> {
+      return (await repo.listPairs()).filter((p) => p.tracked).map((p) => ({ id: p.id, altname: p.altname, intervals: p.intervals }));
+    },
     async get(userId: number): Promise<PublicPreferences> {
       const row = await repo.getPreferences(userId);
       if (!row) return { watchlist: [], default_pair: null, default_interval: null, time_zone: DEFAULT_TIME_ZONE, updated_at: null };

@@ -2,6 +2,7 @@
 import type { Logger } from '../../platform/log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AuthModule } from '../auth/index.js';
+import type { PagesAlerts } from './alerts.routes.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { Flash } from './flash.js';
 import type { PreferencesService } from './preferences.service.js';
@@ -10,6 +11,8 @@ export interface PageRouteDeps {
   auth: Pick<AuthModule, 'service' | 'issueSessionCookie' | 'clearSessionCookie'>;
   /** absent until the scheduler module is wired */
   scheduler?: SchedulerService;
+  /** absent until the alerts module is wired */
+  alerts?: PagesAlerts;
   preferences: PreferencesService;
   flash: Flash;
   clock: Clock;

@@ -10,6 +10,7 @@ import type { ModuleWiring } from '../../app.js';
 import type { ModuleDeps } from '../../modules.js';
 import type { AuthModule } from '../auth/index.js';
 import type { SchedulerService } from '../scheduler/index.js';
+import type { PagesAlerts } from './alerts.routes.js';
 import { assetUrls, vendorFiles } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { createFlash } from './flash.js';
@@ -24,6 +25,7 @@ export type { Formatters } from './format.js';
 export type PagesModuleDeps = Pick<ModuleDeps, 'config' | 'log' | 'db' | 'secrets' | 'clock' | 'root'> & {
   auth: Pick<AuthModule, 'service' | 'issueSessionCookie' | 'clearSessionCookie'>;
   scheduler?: SchedulerService;
+  alerts?: PagesAlerts;
 };
 
 export interface PagesModule {
@@ -48,6 +50,7 @@ export function createPagesModule(deps: PagesModuleDeps): PagesModule {
     deps: {
       auth: deps.auth,
       scheduler: deps.scheduler,
+      alerts: deps.alerts,
       preferences,
       flash: createFlash(subkey(master, 'flash')),
       clock: deps.clock,

@@ -18,6 +18,8 @@ import { schedulerOf, waitUntil } from './helpers.js';
 const root = path.resolve(import.meta.dirname, '../../..');
 const STALE_MS = 2000;
 const common = {
+  // No first-boot import of the bundled candles: these tests are about runs, not data.
+  BUNDLED_DATA: 'false',
   JOB_HEARTBEAT_MS: '250',
   JOB_STALE_AFTER_MS: String(STALE_MS),
   LEADER_RETRY_MS: '300',
