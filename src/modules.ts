@@ -10,6 +10,7 @@ import { createAlertsModule, type AlertsModule } from './modules/alerts/index.js
 import { createAuthModule, type AuthService } from './modules/auth/index.js';
 import { createMonitoringModule, type Metrics } from './modules/monitoring/index.js';
 import { createMarketModule, type MarketServices } from './modules/market/index.js';
+import { createPredictionsModule, type PredictionsFacade } from './modules/predictions/index.js';
 import { createScheduler } from './modules/scheduler/index.js';
 import { createPagesModule } from './modules/pages/index.js';
 import { createSecurityModule, type SecurityHttp, type SecurityService } from './modules/security/index.js';
@@ -28,6 +29,7 @@ export interface Services {
   market: MarketServices;
   alerts: Omit<AlertsModule, 'wiring'>;
   security: SecurityService;
+  predictions: PredictionsFacade;
   [name: string]: unknown;
 }
 
@@ -57,11 +59,14 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const market = createMarketModule({ ...deps, jobs: scheduler.jobs });
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;
+  // Predictions (registry, training, predictions, scoring) react to market's candles and define their jobs.
+  const predictions = createPredictionsModule({ ...deps, market: market.service, jobs: scheduler.jobs, audit: auth.audit });
+  modules.push(predictions.wiring);
   // Alerts after everything that emits what they react to (market, models, predictions).
   const alerts = createAlertsModule({ ...deps, jobs: scheduler.jobs });
   modules.push(alerts.wiring);
   const { wiring: _alertsWiring, ...alertsServices } = alerts;
-  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices, security: security.service };
+  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices, security: security.service, predictions: predictions.service };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.
