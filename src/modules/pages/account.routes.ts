@@ -12,6 +12,7 @@ import { keepValues, parseForm, serviceFormErrors } from './forms.js';
 import { hxTarget, isHtmx, notify, requirePageUser } from './page-context.js';
 import { apiKeyForm, idParam, passwordForm, preferencesForm, profileForm } from './pages.schemas.js';
 import { parse } from '../../http/validate.js';
+import { NotFoundError } from '../../platform/errors.js';
 
 interface AccountView {
   profile?: { values?: Record<string, string>; errors?: Record<string, string>; saved?: boolean };
@@ -33,6 +34,7 @@ export function createAccountRouter(deps: PageRouteDeps): Router {
       me,
       keys,
       zones: timeZones(),
+      preferencesAvailable: preferences.available,
       passwordMinLength: PASSWORD_MIN_LENGTH,
       profile: { values: view.profile?.values ?? { username: me.username, email: me.email }, errors: view.profile?.errors ?? {}, saved: view.profile?.saved ?? false },
       password: { errors: view.password?.errors ?? {} },
@@ -97,13 +99,14 @@ export function createAccountRouter(deps: PageRouteDeps): Router {
   });
 
   r.post('/account/preferences', async (req, res) => {
+    if (!preferences.available) throw new NotFoundError('Preferences are not available on this server');
     const form = parseForm(preferencesForm, req.body);
     if (!form.ok) return show(req, res, { preferences: { errors: form.errors } }, 422);
     try {
-      await preferences.update(req.user!.id, { timeZone: form.data.time_zone });
+      await preferences.setTimeZone(req.user!.id, form.data.time_zone);
     } catch (err) {
       const { status, errors } = serviceFormErrors(err);
-      return show(req, res, { preferences: { errors: { time_zone: errors.timeZone ?? errors._form ?? 'is not valid' } } }, status);
+      return show(req, res, { preferences: { errors: { time_zone: errors.time_zone ?? errors._form ?? 'is not valid' } } }, status);
     }
     notify(deps, req, res, 'success', `Times are now shown in ${form.data.time_zone}.`);
     if (isHtmx(req)) {

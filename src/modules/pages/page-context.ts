@@ -11,7 +11,7 @@ import type { Csrf } from './csrf.js';
 import { CSRF_FIELD } from './csrf.js';
 import type { Flash, FlashKind } from './flash.js';
 import { formatters } from './format.js';
-import { DEFAULT_PREFERENCES, type Preferences, type PreferencesService } from './preferences.service.js';
+import { DEFAULT_PREFERENCES, type PagePreferences, type Preferences } from './preferences.js';
 
 export interface NavItem {
   href: string;
@@ -22,12 +22,13 @@ export interface NavItem {
 
 export interface Features {
   jobs: boolean;
+  market: boolean;
 }
 
 export interface PageContextDeps {
   csrf: Csrf;
   flash: Flash;
-  preferences: PreferencesService;
+  preferences: PagePreferences;
   clock: Clock;
   asset: (url: string) => string;
   signupOpen: boolean;
@@ -80,7 +81,9 @@ export function safeNext(raw: unknown): string | undefined {
 function navFor(user: Express.User | undefined, f: Features): NavItem[] {
   if (!user) return [];
   const items: NavItem[] = [{ href: '/', label: 'Home', match: '/' }];
+  if (f.market) items.push({ href: '/data', label: 'Data', match: '/data' });
   if (user.role === 'admin') {
+    if (f.market) items.push({ href: '/pairs', label: 'Pairs', match: '/pairs' });
     if (f.jobs) items.push({ href: '/jobs', label: 'Jobs', match: '/jobs' });
     items.push({ href: '/admin/users', label: 'Users', match: '/admin/users' });
     items.push({ href: '/admin/audit', label: 'Audit log', match: '/admin/audit' });

@@ -114,3 +114,40 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): Record<string,
   }
   return out;
 }
+
+export const RANGE_PRESETS = { '1m': 30, '3m': 91, '6m': 182, '1y': 365, '3y': 1095, all: null } as const;
+export type RangePreset = keyof typeof RANGE_PRESETS;
+
+const dateInput = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .optional()
+  .catch(undefined);
+
+/** The data analysis page's query: lenient (a bad value from a URL falls back to the default). */
+export const dataQuery = z.object({
+  pair: z.string().max(40).optional().catch(undefined),
+  interval: z.enum(['1h', '1d']).optional().catch(undefined),
+  range: z.enum(Object.keys(RANGE_PRESETS) as [RangePreset, ...RangePreset[]]).optional().catch(undefined),
+  from: dateInput,
+  to: dateInput,
+});
+
+export const catalogueQuery = z.object({ q: z.string().trim().max(40).optional().catch(undefined) });
+
+export const addPairForm = z.object({
+  pair: z.string().trim().min(1, { message: 'is required' }).max(40),
+  from: z
+    .string()
+    .optional()
+    .transform((v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : undefined)),
+  confirm: z
+    .string()
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+  q: z.string().max(40).optional(),
+});
+
+export const removePairForm = z.object({ purge: z.string().optional().transform((v) => v === '1' || v === 'true' || v === 'on') });
+export const confirmForm = z.object({ confirm: z.string().optional().transform((v) => v === '1' || v === 'true') });
+export const pairIdParam = z.object({ id: z.coerce.number({ message: 'is not a pair id' }).int().positive().max(2 ** 31 - 1) });
