@@ -2,6 +2,7 @@
 import type { Logger } from '../../platform/log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AuthModule } from '../auth/index.js';
+import type { PagesAlerts } from './alerts.routes.js';
 import type { MarketServices } from '../market/index.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { Flash } from './flash.js';
@@ -13,6 +14,8 @@ export interface PageRouteDeps {
   scheduler?: SchedulerService;
   /** absent until the market module is wired */
   market?: PagesMarket;
+  /** absent until the alerts module is wired */
+  alerts?: PagesAlerts;
   preferences: PagePreferences;
   flash: Flash;
   clock: Clock;

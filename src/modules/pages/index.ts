@@ -12,6 +12,7 @@ import type { AuthModule } from '../auth/index.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { PreferencesService as StoredPreferences } from '../alerts/index.js';
 import type { PagesMarket } from './deps.js';
+import type { PagesAlerts } from './alerts.routes.js';
 import { assetUrls, vendorFiles } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { createFlash } from './flash.js';
@@ -25,6 +26,7 @@ export type { Formatters } from './format.js';
 export type PagesModuleDeps = Pick<ModuleDeps, 'config' | 'log' | 'secrets' | 'clock' | 'root'> & {
   auth: Pick<AuthModule, 'service' | 'issueSessionCookie' | 'clearSessionCookie'>;
   scheduler?: SchedulerService;
+  alerts?: PagesAlerts;
   market?: PagesMarket;
   /** the alerts module's preferences (time zone, watchlist, defaults); without it times are in UTC */
   preferences?: Pick<StoredPreferences, 'get' | 'update'>;
@@ -52,6 +54,7 @@ export function createPagesModule(deps: PagesModuleDeps): PagesModule {
     deps: {
       auth: deps.auth,
       scheduler: deps.scheduler,
+      alerts: deps.alerts,
       market: deps.market,
       preferences,
       flash: createFlash(subkey(master, 'flash')),

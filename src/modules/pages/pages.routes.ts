@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import { createAccountRouter } from './account.routes.js';
 import { createAdminRouter } from './admin.routes.js';
+import { createAlertsPagesRouter } from './alerts.routes.js';
 import { vendorRouter, type VendorFile } from './assets.js';
 import { createAuthPagesRouter } from './auth-pages.routes.js';
 import type { Csrf } from './csrf.js';
@@ -39,6 +40,8 @@ export function createPagesRouter(opts: PagesRouterOptions): Router {
   );
   // Every POST/PUT/PATCH/DELETE that reaches the pages, htmx or not, carries the token.
   r.use(csrf.protect);
+  // Alerts first: besides its pages it adds the Alerts link and the unread badge to every page.
+  if (deps.alerts) r.use(createAlertsPagesRouter({ ...deps, alerts: deps.alerts }));
   r.use(createAuthPagesRouter(deps));
   r.use(createHomeRouter(deps));
   r.use(createAccountRouter(deps));
