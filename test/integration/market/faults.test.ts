@@ -29,7 +29,7 @@ describe('Kraken faults during ingest and backfill', () => {
     await w?.stop();
   });
 
-  const transient: [string, StandinFault][] = [
+  const transient: [string, Exclude<StandinFault, { kind: 'missing-candles' }>][] = [
     ['rate limit', { kind: 'rate-limit', times: 2 }],
     ['EService:Unavailable', { kind: 'service-unavailable', times: 2 }],
     ['EService:Busy', { kind: 'service-unavailable', message: 'EService:Busy', times: 2 }],
