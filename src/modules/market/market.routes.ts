@@ -271,6 +271,7 @@ export function createMarketRouter(deps: MarketRoutesDeps): Router {
       trades_24h: t.trades24h,
       change_24h: t.change24h,
       change_24h_pct: t.change24hPct,
+      change_basis: t.changeBasis,
       ...(t.note ? { note: t.note } : {}),
     });
   });

@@ -52,6 +52,8 @@ export interface TickerInfo {
   trades24h: number | null;
   change24h: number | null;
   change24hPct: number | null;
+  /** what the change is measured against */
+  changeBasis: 'close 24h ago' | "today's open" | null;
   /** why Kraken was not used, when source is 'stored' */
   note?: string;
 }
@@ -246,6 +248,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       trades24h: window.reduce((a, r) => a + r.trades, 0),
       change24h: base === null ? null : price - base,
       change24hPct: base === null ? null : ((price - base) / base) * 100,
+      changeBasis: base === null ? null : 'close 24h ago',
       note,
     };
   }
@@ -392,6 +395,10 @@ export function createMarketService(deps: MarketServiceDeps) {
         const t = await deps.kraken.ticker(pair.altname);
         const price = Number(t.lastTrade.price);
         const open = Number(t.open);
+        // Kraken's ticker has no price of 24 h ago: the stored hourly close of then, else today's open (UTC)
+        const then = openTime(60) - 86400 - 3600;
+        const dayAgo = (await repo.exactCandles(pair.id, 60, { from: then, to: then + 1, limit: 1 }))[0];
+        const base = dayAgo ? Number(dayAgo.close) : open;
         return {
           pair,
           source: 'kraken',
@@ -406,9 +413,9 @@ export function createMarketService(deps: MarketServiceDeps) {
           volume24h: Number(t.volume.last24h),
           vwap24h: Number(t.vwap.last24h),
           trades24h: t.trades.last24h,
-          // Kraken's ticker has no price of 24 h ago; today's open (UTC) is what it offers
-          change24h: price - open,
-          change24hPct: open > 0 ? ((price - open) / open) * 100 : null,
+          change24h: price - base,
+          change24hPct: base > 0 ? ((price - base) / base) * 100 : null,
+          changeBasis: dayAgo ? 'close 24h ago' : "today's open",
         };
       } catch (err) {
         deps.log.info({ pair: pair.altname, err: (err as Error).message }, 'kraken ticker unavailable; answering from stored candles');

@@ -197,6 +197,10 @@ describe('/api/crypto on the Kraken stand-in', () => {
     assert.equal(live.body.source, 'kraken');
     assert.equal(live.body.asset, 'XXBTZUSD');
     assert.equal(typeof live.body.price, 'number');
+    // the change is measured against the stored hourly close of 24 h before (08:00 the day before closed at 09:00)
+    const dayAgo = w.kraken.sourceCandles('XBTUSD', 60).find((c) => c.time === ts('2023-01-06T08:00:00'))!;
+    assert.equal(live.body.change_basis, 'close 24h ago');
+    assert.equal(live.body.change_24h, live.body.price - Number(dayAgo.close));
     w.kraken.setFault({ kind: 'kraken-error', error: 'EGeneral:Permission denied', times: 1 });
     const stored = await w.get('/api/crypto/ticker/XBTUSD');
     assert.equal(stored.status, 200);
