@@ -54,6 +54,8 @@ export { MIN_TRAIN_CANDLES, TARGET, rankCandidates, buildSuite } from './registr
 export { DRIFT_WINDOW, DRIFT_MIN_SAMPLES, BACKTEST_MAX_POINTS } from './predictions.service.js';
 export { DEFAULT_PAIR, DEFAULT_INTERVAL, retrainParams, tuneBody, backtestBody, seriesQuery, runsQuery, predictionsQuery } from './predictions.schemas.js';
 export { CACHE_CHANNEL } from './predictions.repo.js';
+/** the zod schemas of this module's inputs (the OpenAPI document is generated from them) */
+export * as predictionsSchemas from './predictions.schemas.js';
 
 export interface PredictionsModuleDeps {
   config: Config;

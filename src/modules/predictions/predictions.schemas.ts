@@ -17,9 +17,9 @@ export const intervalSchema = z.union([z.string(), z.number()]).transform((v, ct
     return z.NEVER;
   }
   return m as number;
-});
+}).describe('1d or 1h (also 1440, 60, daily, hourly)');
 
-export const pairSchema = z.string().trim().min(1, { message: 'must name a pair such as BTC/USD or XBTUSD' }).max(40);
+export const pairSchema = z.string().trim().min(1, { message: 'must name a pair such as BTC/USD or XBTUSD' }).max(40).describe("any name of a stored pair: BTC/USD, XBTUSD (Kraken's altname), XXBTZUSD (its key)");
 
 /** A time as an ISO date or date-time, or Unix seconds; parsed to Unix seconds. */
 export const timeSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -32,7 +32,7 @@ export const timeSchema = z.union([z.string(), z.number()]).transform((v, ctx) =
   }
   ctx.addIssue({ code: 'custom', message: 'must be an ISO date (2024-01-31 or 2024-01-31T00:00:00Z) or Unix seconds' });
   return z.NEVER;
-});
+}).describe('an ISO date or date-time (UTC), or Unix seconds');
 
 const boolQuery = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const intQuery = (min: number, max: number) =>

@@ -7,7 +7,8 @@ import { adminPaths } from './admin.js';
 import { alertsPaths } from './alerts.js';
 import { authPaths } from './auth.js';
 import { marketPaths } from './market.js';
+import { predictionsPaths } from './predictions.js';
 import { schedulerPaths } from './scheduler.js';
 import { systemPaths } from './system.js';
 
-export const ALL_PATHS: readonly DocRoute[] = [...authPaths, ...marketPaths, ...schedulerPaths, ...alertsPaths, ...adminPaths, ...systemPaths];
+export const ALL_PATHS: readonly DocRoute[] = [...authPaths, ...marketPaths, ...schedulerPaths, ...predictionsPaths, ...alertsPaths, ...adminPaths, ...systemPaths];

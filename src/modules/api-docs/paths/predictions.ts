@@ -1,0 +1,618 @@
+/**
+ * /api/prediction: the original gateway's reads (latest-prediction, model-evaluation, best-model,
+ * models) with candlecast's added fields, the model registry (runs, tunings, promotion), stored
+ * predictions, live metrics and backtests. The train/score/predict triggers are in ./scheduler.ts.
+ */
+import { z } from 'zod';
+import { predictionsSchemas as s } from '../../predictions/index.js';
+import type { DocRoute } from '../openapi.js';
+
+const iso = z.string().openapi({ format: 'date-time' });
+const n = z.number().nullable();
+const idPath = z.object({ id: z.string().openapi({ description: 'numeric id', example: '42' }) });
+const series = { pair: z.string().openapi({ description: "Kraken's altname" }), pair_key: z.string(), interval: z.enum(['1h', '1d']), interval_minutes: z.number().int() };
+const seriesExample = { pair: 'XBTUSD', pair_key: 'XXBTZUSD', interval: '1d', interval_minutes: 1440 };
+
+const naiveEval = z.object({ mse_train: n, r2_score_train: n, mse_test: n, r2_score_test: n, mae_test: n });
+const walkForward = z.object({ mae: n, rmse: n, skill_vs_naive: n, naive_mae: n });
+const dataWindow = z.object({ from: iso.nullable(), to: iso.nullable(), rows: z.number().int().nullable(), fingerprint: z.string().nullable().openapi({ description: 'sha256 of the cleaned candles the run saw' }) });
+const dataExample = { from: '2021-04-06T00:00:00.000Z', to: '2023-12-31T00:00:00.000Z', rows: 943, fingerprint: '5d1c0b7f3e2a9c44b1f0e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7' };
+const evalExample = {
+  evaluation_date: '2026-11-29T02:00:41.120Z',
+  mse_train: 1543210.4,
+  r2_score_train: 0.9991,
+  mse_test: 436512.9,
+  r2_score_test: 0.9723,
+  run_id: '42',
+  model_name: 'linear',
+  model_version: '3',
+  algorithm: 'linear',
+  is_naive: false,
+  ...seriesExample,
+  mae_test: 467.3,
+  skill_vs_naive: 0.012,
+  naive: { mse_train: 1560044.2, r2_score_train: 0.9991, mse_test: 448812.5, r2_score_test: 0.9716, mae_test: 473.1 },
+  walk_forward: { mae: 598.2, rmse: 901.4, skill_vs_naive: -0.004, naive_mae: 595.8 },
+  data: dataExample,
+};
+const evaluation = z
+  .object({
+    evaluation_date: iso,
+    mse_train: n,
+    r2_score_train: n,
+    mse_test: n,
+    r2_score_test: n,
+    run_id: z.string(),
+    model_name: z.string(),
+    model_version: z.string(),
+    algorithm: z.string(),
+    is_naive: z.boolean(),
+    ...series,
+    mae_test: n,
+    skill_vs_naive: n.openapi({ description: '1 - MAE / MAE of the naive baseline on the same test points; > 0 beats naive' }),
+    naive: naiveEval,
+    walk_forward: walkForward,
+    data: dataWindow,
+  })
+  .openapi('ModelEvaluation');
+
+const bestExample = {
+  model_name: 'naive',
+  model_version: '3',
+  evaluation_date: '2026-11-29T02:00:41.120Z',
+  mse_train: 1560044.2,
+  r2_score_train: 0.9991,
+  mse_test: 750496.1,
+  r2_score_test: 0.9821,
+  run_id: '40',
+  algorithm: 'naive',
+  label: 'Naive (persistence)',
+  is_naive: true,
+  selected_by: 'lowest_test_mse',
+  promoted_by: null,
+  promoted_at: null,
+  stage: 'Production',
+  params: {},
+  ...seriesExample,
+  mae_test: 570.2,
+  skill_vs_naive: 0,
+  naive: { mse_train: 1560044.2, r2_score_train: 0.9991, mse_test: 750496.1, r2_score_test: 0.9821, mae_test: 570.2 },
+  walk_forward: { mae: 599, rmse: 1012.7, skill_vs_naive: 0, naive_mae: 599 },
+  data: dataExample,
+  code_version: '0.1.0+aa7eb14',
+};
+const bestModel = z
+  .object({
+    model_name: z.string().openapi({ description: 'the algorithm; "naive" when the baseline won' }),
+    model_version: z.string(),
+    evaluation_date: iso,
+    mse_train: n,
+    r2_score_train: n,
+    mse_test: n,
+    r2_score_test: n,
+    run_id: z.string(),
+    algorithm: z.string(),
+    label: z.string(),
+    is_naive: z.boolean().openapi({ description: 'the naive baseline ("next close = last close") is the best model' }),
+    selected_by: z.enum(['lowest_test_mse', 'promoted']),
+    promoted_by: z.number().int().nullable(),
+    promoted_at: iso.nullable(),
+    stage: z.literal('Production'),
+    params: z.record(z.string(), z.unknown()),
+    ...series,
+    mae_test: n,
+    skill_vs_naive: n,
+    naive: naiveEval,
+    walk_forward: walkForward,
+    data: dataWindow,
+    code_version: z.string().nullable(),
+  })
+  .openapi('BestModel');
+
+const bounds = { lower80: n, upper80: n, lower95: n, upper95: n };
+const latestExample = {
+  prediction_date: '2024-01-01T00:00:00.000Z',
+  prediction_value: 42260.7,
+  ...seriesExample,
+  lower80: 41210.2,
+  upper80: 43321.9,
+  lower95: 40388.1,
+  upper95: 44570.3,
+  predicted_return: 0.00046,
+  predicted_change_pct: 0.046,
+  made_at: '2024-01-01T00:05:12.331Z',
+  base_time: '2023-12-31T00:00:00.000Z',
+  base_close: 42241.1,
+  target_time: '2024-01-01T00:00:00.000Z',
+  target_close_time: '2024-01-02T00:00:00.000Z',
+  prediction_id: '1834',
+  naive: { value: 42241.1, lower80: 41199.3, upper80: 43302.8, lower95: 40371.2, upper95: 44551.0, run_id: '40' },
+  model: { name: 'linear', version: '3', run_id: '42', algorithm: 'linear', label: 'Linear regression', is_naive: false, stage: 'Production', selected_by: 'lowest_test_mse', trained_to: '2023-12-31T00:00:00.000Z' },
+  naive_is_best: false,
+  skill: { test: 0.012, walk_forward: -0.004, live: -0.021, live_n: 30, live_mae: 612.4, live_naive_mae: 599.8 },
+};
+const latestPrediction = z
+  .object({
+    prediction_date: iso.openapi({ description: 'open time of the predicted candle (daily: the UTC day whose close is predicted)' }),
+    prediction_value: n.openapi({ description: 'the predicted close' }),
+    ...series,
+    ...bounds,
+    predicted_return: n,
+    predicted_change_pct: n,
+    made_at: iso,
+    base_time: iso,
+    base_close: n,
+    target_time: iso,
+    target_close_time: iso,
+    prediction_id: z.string(),
+    naive: z.object({ value: n, ...bounds, run_id: z.string().nullable() }),
+    model: z.object({ name: z.string(), version: z.string(), run_id: z.string(), algorithm: z.string(), label: z.string(), is_naive: z.boolean(), stage: z.string(), selected_by: z.string(), trained_to: iso.nullable() }),
+    naive_is_best: z.boolean(),
+    skill: z.object({ test: n, walk_forward: n, live: n, live_n: z.number().int(), live_mae: n, live_naive_mae: n }),
+  })
+  .openapi('LatestPrediction');
+
+const modelsExample = {
+  models: [
+    {
+      name: 'linear',
+      label: 'Linear regression',
+      is_naive: false,
+      versions: 3,
+      latest_versions: [{ version: '3', stage: 'Production', description: 'Linear regression trained on 943 rows to 2023-12-31; test MSE 4.365e+5 (naive 4.488e+5), skill vs naive 1.2 %', run_id: '42', created_at: '2026-11-29T02:00:30.000Z', mse_test: 436512.9, skill_vs_naive: 0.012, is_best: true }],
+    },
+  ],
+  ...seriesExample,
+  best_run_id: 42,
+};
+const models = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      label: z.string(),
+      is_naive: z.boolean(),
+      versions: z.number().int(),
+      latest_versions: z.array(z.object({ version: z.string(), stage: z.enum(['Production', 'None']), description: z.string(), run_id: z.string(), created_at: iso.nullable(), mse_test: n, skill_vs_naive: n, is_best: z.boolean() })),
+    }),
+  ),
+  ...series,
+  best_run_id: z.number().int().nullable(),
+});
+
+const scores = z.object({
+  train: z.object({ mse: n, r2: n, naive_mse: n, naive_r2: n }),
+  test: z.object({ mse: n, mae: n, r2: n, skill_vs_naive: n, naive_mse: n, naive_mae: n, naive_r2: n }),
+  walk_forward: walkForward,
+});
+const runExample = {
+  id: 42,
+  run_id: '42',
+  ...seriesExample,
+  experiment_id: 1,
+  algorithm: 'linear',
+  label: 'Linear regression',
+  model_name: 'linear',
+  kind: 'train',
+  status: 'succeeded',
+  is_naive: false,
+  is_best: true,
+  params: { intercept: true },
+  progress: 1,
+  error: null,
+  tuning_id: null,
+  job_run_id: 95,
+  created_by: 1,
+  promoted_by: null,
+  promoted_at: null,
+  created_at: '2026-11-29T02:00:30.000Z',
+  finished_at: '2026-11-29T02:00:41.120Z',
+  duration_ms: 812,
+  data: dataExample,
+  code_version: '0.1.0+aa7eb14',
+  metrics: {
+    train: { mse: 1543210.4, r2: 0.9991, naive_mse: 1560044.2, naive_r2: 0.9991 },
+    test: { mse: 436512.9, mae: 467.3, r2: 0.9723, skill_vs_naive: 0.012, naive_mse: 448812.5, naive_mae: 473.1, naive_r2: 0.9716 },
+    walk_forward: { mae: 598.2, rmse: 901.4, skill_vs_naive: -0.004, naive_mae: 595.8 },
+  },
+};
+const run = z
+  .object({
+    id: z.number().int(),
+    run_id: z.string(),
+    ...series,
+    experiment_id: z.number().int(),
+    algorithm: z.string(),
+    label: z.string(),
+    model_name: z.string(),
+    model_version: z.string().optional(),
+    kind: z.enum(['train', 'trial']),
+    status: z.enum(s.RUN_STATUSES),
+    is_naive: z.boolean(),
+    is_best: z.boolean(),
+    params: z.record(z.string(), z.unknown()),
+    progress: z.number(),
+    error: z.string().nullable(),
+    tuning_id: z.number().int().nullable(),
+    job_run_id: z.number().int().nullable(),
+    created_by: z.number().int().nullable(),
+    promoted_by: z.number().int().nullable(),
+    promoted_at: iso.nullable(),
+    created_at: iso,
+    finished_at: iso.nullable(),
+    duration_ms: z.number().nullable(),
+    data: dataWindow,
+    code_version: z.string().nullable(),
+    metrics: scores,
+  })
+  .openapi('ModelRun');
+
+const runDetail = run
+  .extend({
+    evaluation: z.object({ train: z.unknown(), test: z.unknown(), walk_forward: z.unknown(), folds: z.unknown() }).openapi({ description: 'model and naive metrics (price and returns, direction, skill) on train, test, pooled walk-forward and each fold' }),
+    validation: z.unknown(),
+    timings_ms: z.unknown(),
+    data_window: z.unknown(),
+    seed: z.number().nullable(),
+    features: z.object({ selected: z.array(z.string()).nullable(), config: z.unknown(), ranking: z.unknown() }),
+    residual_quantiles: z.object({ n: z.number(), q025: z.number(), q10: z.number(), q50: z.number(), q90: z.number(), q975: z.number() }).nullable(),
+    out_of_sample: z.unknown().optional().openapi({ description: 'with oos=1: the walk-forward points (times, baseClose, actualReturn, predictedReturn)' }),
+    artifact_bytes: z.number().int().nullable(),
+  })
+  .openapi('ModelRunDetail');
+const metricExample = { n: 189, price: { n: 189, mse: 436512.9, rmse: 660.7, mae: 467.3, mape: 1.31, r2: 0.9723 }, returns: { n: 189, mse: 0.00061, rmse: 0.0247, mae: 0.0171, mape: null, r2: 0.004 }, directionalAccuracy: 0.52, directionalCalls: 189, skillVsNaive: 0.012 };
+const runDetailExample = {
+  ...runExample,
+  model_version: '3',
+  evaluation: { train: { model: metricExample, naive: metricExample }, test: { model: metricExample, naive: metricExample }, walk_forward: { model: metricExample, naive: metricExample }, folds: [] },
+  validation: { holdout: { trainRows: 754, testRows: 189, testFrom: 1687564800 }, walkForward: { mode: 'expanding', initialTrain: 471, testSize: 158, step: 158, maxFolds: 3, folds: 3 } },
+  timings_ms: { prepareMs: 21, holdoutMs: 9, walkForwardMs: 30, finalFitMs: 8, summaryMs: 0 },
+  data_window: { firstTime: 1617667200, lastTime: 1703980800, candles: 1000, rows: 943, gaps: 0, missingIntervals: 0, dropped: { duplicates: 0, invalid: 0, unaligned: 0 } },
+  seed: 42,
+  features: { selected: ['ret_1', 'mom_5', 'sma_ratio_20'], config: { lags: 5 }, ranking: [{ name: 'ret_1', score: 0.061 }] },
+  residual_quantiles: { n: 472, q025: -0.054, q10: -0.031, q50: 0.0004, q90: 0.032, q975: 0.057 },
+  artifact_bytes: 1498,
+};
+
+const predictionExample = {
+  id: '1834',
+  prediction_date: '2024-01-01T00:00:00.000Z',
+  prediction_value: 42260.7,
+  pair: 'XBTUSD',
+  interval: '1d',
+  kind: 'live',
+  algorithm: 'linear',
+  run_id: '42',
+  is_naive: false,
+  is_best_model: true,
+  made_at: '2024-01-01T00:05:12.331Z',
+  base_time: '2023-12-31T00:00:00.000Z',
+  base_close: 42241.1,
+  target_time: '2024-01-01T00:00:00.000Z',
+  target_close_time: '2024-01-02T00:00:00.000Z',
+  predicted_return: 0.00046,
+  lower80: 41210.2,
+  upper80: 43321.9,
+  lower95: 40388.1,
+  upper95: 44570.3,
+  naive_value: 42241.1,
+  actual: 44183.6,
+  error: 1922.9,
+  abs_error: 1922.9,
+  naive_abs_error: 1942.5,
+  scored_at: '2024-01-02T00:07:00.102Z',
+};
+const prediction = z
+  .object({
+    id: z.string(),
+    prediction_date: iso,
+    prediction_value: n,
+    pair: z.string(),
+    interval: z.string(),
+    kind: z.enum(['live', 'backtest']),
+    algorithm: z.string(),
+    run_id: z.string().nullable(),
+    is_naive: z.boolean(),
+    is_best_model: z.boolean().optional(),
+    made_at: iso,
+    base_time: iso,
+    base_close: n,
+    target_time: iso,
+    target_close_time: iso,
+    predicted_return: n,
+    ...bounds,
+    naive_value: n,
+    actual: n.openapi({ description: 'the close of the target candle, once it is stored' }),
+    error: n.openapi({ description: 'actual - prediction_value' }),
+    abs_error: n,
+    naive_abs_error: n,
+    scored_at: iso.nullable(),
+  })
+  .openapi('Prediction');
+
+const tuningExample = {
+  id: 7,
+  tuning_id: 7,
+  pair: 'XBTUSD',
+  interval: '1d',
+  interval_minutes: 1440,
+  experiment_id: 1,
+  algorithm: 'ridge',
+  strategy: 'grid',
+  max_trials: 3,
+  status: 'succeeded',
+  progress: 1,
+  error: null,
+  best_run_id: 51,
+  job_run_id: 97,
+  created_by: 1,
+  created_at: '2026-11-29T10:00:00.000Z',
+  started_at: '2026-11-29T10:00:00.100Z',
+  finished_at: '2026-11-29T10:00:06.000Z',
+  spec: { pair: 'XBTUSD', interval: 1440, algorithm: 'ridge', strategy: 'grid', maxTrials: 3, objective: 'mae', retrain: false },
+  summary: { candidates: 7, truncated: true, objective: 'mae', strategy: 'grid', trials: 3, failedTrials: 0, rows: 2900, bestScore: 598.1, bestParams: { lambda: 30 }, bestSkillVsNaive: -0.001, durationMs: 4210 },
+  trials: [{ run_id: '51', id: 51, status: 'succeeded', params: { lambda: 30 }, is_best_trial: true, duration_ms: 1200, error: null, walk_forward: { mae: 598.1, rmse: 1001.2, skill_vs_naive: -0.001, naive_mae: 597.5 } }],
+};
+const tuning = z
+  .object({
+    id: z.number().int(),
+    tuning_id: z.number().int(),
+    pair: z.string(),
+    interval: z.string(),
+    interval_minutes: z.number().int(),
+    experiment_id: z.number().int(),
+    algorithm: z.string(),
+    strategy: z.string(),
+    max_trials: z.number().int(),
+    status: z.enum(s.RUN_STATUSES),
+    progress: z.number(),
+    error: z.string().nullable(),
+    best_run_id: z.number().int().nullable(),
+    job_run_id: z.number().int().nullable(),
+    created_by: z.number().int().nullable(),
+    created_at: iso,
+    started_at: iso.nullable(),
+    finished_at: iso.nullable(),
+    spec: z.unknown(),
+    summary: z.unknown(),
+    trials: z
+      .array(z.object({ run_id: z.string(), id: z.number().int(), status: z.string(), params: z.record(z.string(), z.unknown()), is_best_trial: z.boolean(), duration_ms: z.number().nullable(), error: z.string().nullable(), walk_forward: walkForward }))
+      .optional(),
+  })
+  .openapi('Tuning');
+
+const liveExample = {
+  ...seriesExample,
+  best_run_id: 42,
+  window: null,
+  models: [
+    { run_id: '42', algorithm: 'linear', label: 'Linear regression', is_naive: false, is_best: true, n: 30, mae: 612.4, rmse: 880.1, naive_mae: 599.8, naive_rmse: 861.3, skill_vs_naive: -0.021, direction_accuracy: 0.53, direction_calls: 30, first_target: '2023-12-02T00:00:00.000Z', last_target: '2023-12-31T00:00:00.000Z', walk_forward_mae: 598.2, test_mse: 436512.9 },
+  ],
+};
+const liveMetrics = z.object({
+  ...series,
+  best_run_id: z.number().int().nullable(),
+  window: z.number().int().nullable(),
+  models: z.array(
+    z.object({
+      run_id: z.string().nullable(),
+      algorithm: z.string(),
+      label: z.string(),
+      is_naive: z.boolean(),
+      is_best: z.boolean(),
+      n: z.number().int(),
+      mae: n,
+      rmse: n,
+      naive_mae: n,
+      naive_rmse: n,
+      skill_vs_naive: n,
+      direction_accuracy: n.openapi({ description: 'share of up/down calls that were right; null for naive, which makes no call' }),
+      direction_calls: z.number().int(),
+      first_target: iso.nullable(),
+      last_target: iso.nullable(),
+      walk_forward_mae: n,
+      test_mse: n,
+    }),
+  ),
+});
+
+const backtestPoint = z.object({
+  prediction_date: iso,
+  prediction_value: n,
+  base_time: iso,
+  base_close: n,
+  target_time: iso,
+  predicted_return: n,
+  ...bounds,
+  naive_value: n,
+  actual: n,
+  error: n,
+  in_sample: z.boolean().openapi({ description: "the target candle was in the model's training data: such points flatter the model" }),
+});
+const backtestSummary = z.object({ n: z.number().int(), mae: n, rmse: n, naive_mae: n, skill_vs_naive: n, coverage80: n, coverage95: n });
+const backtest = z.object({
+  ...series,
+  from: iso,
+  to: iso,
+  model: run,
+  trained_through: iso,
+  stored: z.number().int(),
+  summary: z.object({ all: backtestSummary, out_of_sample: backtestSummary, in_sample: backtestSummary }),
+  points: z.array(backtestPoint),
+});
+const summaryExample = { n: 6, mae: 801.2, rmse: 1020.4, naive_mae: 790.5, skill_vs_naive: -0.0135, coverage80: 0.83, coverage95: 1 };
+const backtestExample = {
+  ...seriesExample,
+  from: '2023-12-25T00:00:00.000Z',
+  to: '2023-12-31T00:00:00.000Z',
+  model: runExample,
+  trained_through: '2023-12-24T00:00:00.000Z',
+  stored: 0,
+  summary: { all: summaryExample, out_of_sample: summaryExample, in_sample: { ...summaryExample, n: 0, mae: null, rmse: null, naive_mae: null, skill_vs_naive: null, coverage80: null, coverage95: null } },
+  points: [
+    { prediction_date: '2023-12-26T00:00:00.000Z', prediction_value: 43012.4, base_time: '2023-12-25T00:00:00.000Z', base_close: 42990.1, target_time: '2023-12-26T00:00:00.000Z', predicted_return: 0.00052, lower80: 41700.2, upper80: 44380.9, lower95: 40810.3, upper95: 45391.4, naive_value: 42990.1, actual: 42520.3, error: -492.1, in_sample: false },
+  ],
+};
+
+const seriesNote = 'pair and interval are query parameters (BTC/USD daily when omitted); pair is any name of a stored pair (BTC/USD, XBTUSD, XXBTZUSD), interval 1d or 1h.';
+
+export const predictionsPaths: DocRoute[] = [
+  {
+    method: 'get',
+    path: '/prediction/latest-prediction',
+    tag: 'prediction',
+    summary: "The latest prediction of the next close, from the best model, with 80 % / 95 % intervals and the naive baseline beside it",
+    description: `${seriesNote} Intervals come from the walk-forward residuals of the model. When the naive baseline won the model selection, naive_is_best is true and the prediction is the last close.`,
+    access: 'user',
+    original: true,
+    query: s.seriesQuery,
+    responses: { 200: { description: 'The prediction (the original answered {prediction_date, prediction_value})', schema: latestPrediction, example: latestExample } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/model-evaluation',
+    tag: 'prediction',
+    summary: 'The evaluation of the model serving predictions: MSE and R² on its training rows and on the holdout test rows, naive beside',
+    description: seriesNote,
+    access: 'user',
+    original: true,
+    query: s.seriesQuery,
+    responses: { 200: { description: 'The evaluation', schema: evaluation, example: evalExample } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/best-model',
+    tag: 'prediction',
+    summary: 'The best model: lowest holdout test MSE among the runs trained on the same data, the naive baseline included (or promoted by an administrator)',
+    description: seriesNote,
+    access: 'user',
+    original: true,
+    query: s.seriesQuery,
+    responses: { 200: { description: 'The best model', schema: bestModel, example: bestExample } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/models',
+    tag: 'prediction',
+    summary: "The registered models (one per algorithm) and their latest versions, in MLflow's registry shape",
+    description: seriesNote,
+    access: 'user',
+    original: true,
+    query: s.seriesQuery,
+    responses: { 200: { description: 'Models (an empty list before any training)', schema: models, example: modelsExample } },
+  },
+  {
+    method: 'get',
+    path: '/prediction/predictions',
+    tag: 'prediction',
+    summary: 'Stored predictions over a date range (by target time), with actuals and errors once scored',
+    description: `${seriesNote} model=best keeps the current best model's predictions, model=naive the baseline's; kind=backtest lists stored backtests.`,
+    access: 'user',
+    query: s.predictionsQuery,
+    responses: {
+      200: {
+        description: 'Predictions, oldest target first; truncated with next_from when more match',
+        schema: z.object({ ...series, kind: z.string(), best_run_id: z.number().int().nullable(), predictions: z.array(prediction), truncated: z.boolean(), next_from: iso.optional() }),
+        example: { ...seriesExample, kind: 'live', best_run_id: 42, predictions: [predictionExample], truncated: false },
+      },
+    },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/live-metrics',
+    tag: 'prediction',
+    summary: 'Live error per model over its scored predictions (MAE, RMSE, direction) beside the naive baseline',
+    description: `${seriesNote} last=N keeps each model's newest N scored predictions.`,
+    access: 'user',
+    query: s.liveMetricsQuery,
+    responses: { 200: { description: 'Per model', schema: liveMetrics, example: liveExample } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/runs',
+    tag: 'prediction',
+    summary: 'Model runs (training and tuning trials), newest first, filtered and paged by cursor',
+    access: 'user',
+    query: s.runsQuery,
+    responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(run), next_cursor: z.number().int().nullable() }), example: { runs: [runExample], next_cursor: null } } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/runs/:id',
+    tag: 'prediction',
+    summary: 'One run in full: params, metrics on train/test/walk-forward and per fold beside naive, features and their ranking, residual quantiles, data window and fingerprint, code version',
+    access: 'user',
+    params: idPath,
+    responses: { 200: { description: 'The run', schema: z.object({ run: runDetail }), example: { run: runDetailExample } } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/prediction/runs/:id/promote',
+    tag: 'prediction',
+    summary: 'Make a succeeded training run the best model by hand (it predicts at once); the next retrain chooses by test MSE again',
+    access: 'admin',
+    params: idPath,
+    body: s.promoteBody,
+    bodyRequired: false,
+    bodyExample: { reason: 'keep the linear model through the holidays' },
+    responses: { 200: { description: 'Promoted', schema: z.object({ message: z.string(), run, predicted: z.number().int() }), example: { message: 'Run 42 (linear) now serves XBTUSD 1d predictions', run: { ...runExample, model_version: '3' }, predicted: 2 } } },
+    errors: [404, 409],
+  },
+  {
+    method: 'post',
+    path: '/prediction/tune',
+    tag: 'prediction',
+    summary: "Tune an algorithm's parameters (grid or random search within maxTrials, walk-forward on the rows before the holdout); 202 with the tuning to follow",
+    description: 'Every trial is stored as a model run of kind "trial" linked to the tuning. The next retrain of that algorithm uses the winning params; retrain=true launches it when the tuning ends.',
+    access: 'admin',
+    body: s.tuneBody,
+    bodyExample: { pair: 'XBTUSD', interval: '1d', algorithm: 'ridge', strategy: 'random', maxTrials: 12 },
+    responses: {
+      202: {
+        description: 'Started',
+        headers: { Location: 'the tuning' },
+        schema: z.object({ message: z.string(), run_id: z.number().int(), job_run_id: z.number().int(), tuning_id: z.number().int(), status: z.string(), url: z.string(), job_url: z.string() }),
+        example: { message: 'Tuning 7 of ridge started (run 97)', run_id: 97, job_run_id: 97, tuning_id: 7, status: 'queued', url: '/api/prediction/tunings/7', job_url: '/api/jobs/97' },
+      },
+    },
+    errors: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/prediction/tunings',
+    tag: 'prediction',
+    summary: 'Tunings, newest first',
+    access: 'user',
+    query: s.tuningsQuery,
+    responses: { 200: { description: 'Tunings', schema: z.object({ tunings: z.array(tuning), next_cursor: z.number().int().nullable() }), example: { tunings: [{ ...tuningExample, trials: undefined }], next_cursor: null } } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/prediction/tunings/:id',
+    tag: 'prediction',
+    summary: 'One tuning with its progress and every trial',
+    access: 'user',
+    params: idPath,
+    responses: { 200: { description: 'The tuning', schema: z.object({ tuning }), example: { tuning: tuningExample } } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/prediction/backtest',
+    tag: 'prediction',
+    summary: 'Backtest the best model (or run_id) over a date range through the live prediction code; points whose target was in the training data are flagged in_sample',
+    description: `Users: up to 1000 points, answered, not stored. Administrators: up to 50000, and store=true also stores them as kind "backtest" predictions (once per run and target). Runs in a worker thread; closing the connection stops it.`,
+    access: 'user',
+    body: s.backtestBody,
+    bodyExample: { pair: 'XBTUSD', interval: '1d', from: '2023-12-25', to: '2023-12-31' },
+    responses: { 200: { description: 'The points and their summary', schema: backtest, example: backtestExample } },
+    errors: [404],
+  },
+];
