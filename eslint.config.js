@@ -29,7 +29,7 @@ const moduleBoundaries = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'src/generated/**', 'public/vendor/**', '.data/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'bench/results/**', 'src/generated/**', 'public/vendor/**', '.data/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
