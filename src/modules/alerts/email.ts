@@ -82,27 +82,30 @@ export function createMailService(deps: MailServiceDeps) {
   let cachedAt = 0;
   let loading: Promise<typeof cached> | undefined;
 
-  async function resolve(): Promise<{ url: string; from: string; source: 'settings' | 'environment' } | { error: string } | null> {
+  function fromEnvironment(): { url: string; from: string; source: 'environment' } | null {
+    if (!deps.env.SMTP_URL) return null;
+    let from = deps.env.SMTP_FROM;
+    if (!from) {
+      try {
+        from = `candlecast <alerts@${new URL(deps.env.SMTP_URL).hostname || 'localhost'}>`;
+      } catch {
+        from = 'candlecast <alerts@localhost>';
+      }
+    }
+    return { url: deps.env.SMTP_URL, from, source: 'environment' };
+  }
+
+  /** Stored settings, else the environment; `error` when stored ones exist but do not open. */
+  async function resolve(): Promise<{ use: { url: string; from: string; source: 'settings' | 'environment' } | null; error?: string }> {
     const stored = await repo.getSetting(SMTP_SETTING);
     if (isStoredSmtp(stored)) {
       try {
-        return { url: box.decrypt(stored.url_enc, 'smtp.url'), from: stored.from, source: 'settings' };
+        return { use: { url: box.decrypt(stored.url_enc, 'smtp.url'), from: stored.from, source: 'settings' } };
       } catch (err) {
-        return { error: (err as Error).message };
+        return { use: fromEnvironment(), error: (err as Error).message };
       }
     }
-    if (deps.env.SMTP_URL) {
-      let from = deps.env.SMTP_FROM;
-      if (!from) {
-        try {
-          from = `candlecast <alerts@${new URL(deps.env.SMTP_URL).hostname || 'localhost'}>`;
-        } catch {
-          from = 'candlecast <alerts@localhost>';
-        }
-      }
-      return { url: deps.env.SMTP_URL, from, source: 'environment' };
-    }
-    return null;
+    return { use: fromEnvironment() };
   }
 
   async function current() {
@@ -110,11 +113,8 @@ export function createMailService(deps: MailServiceDeps) {
     if (cached !== undefined) invalidate();
     loading ??= (async () => {
       const r = await resolve();
-      if (!r || 'error' in r) {
-        if (r) log.error({ err: r.error }, 'the stored SMTP settings cannot be decrypted: e-mail is off');
-        return null;
-      }
-      return { ...r, transport: factory(r.url) };
+      if (r.error) log.error({ err: r.error }, `the stored SMTP settings cannot be decrypted: ${r.use ? 'using SMTP_URL' : 'e-mail is off'}`);
+      return r.use ? { ...r.use, transport: factory(r.use.url) } : null;
     })().finally(() => (loading = undefined));
     cached = await loading;
     cachedAt = performance.now();
@@ -132,9 +132,10 @@ export function createMailService(deps: MailServiceDeps) {
     },
     async status(): Promise<MailStatus> {
       const r = await resolve();
-      if (r === null) return { configured: false, source: 'none', server: null, from: null };
-      if ('error' in r) return { configured: false, source: 'settings', server: null, from: null, error: r.error };
-      return { configured: true, source: r.source, server: smtpHostOf(r.url), from: r.from };
+      const base: MailStatus = r.use
+        ? { configured: true, source: r.use.source, server: smtpHostOf(r.use.url), from: r.use.from }
+        : { configured: false, source: 'none', server: null, from: null };
+      return r.error ? { ...base, error: `stored settings unreadable: ${r.error}` } : base;
     },
     /** Sends one message; throws when e-mail is off or the server refuses. */
     async send(msg: MailMessage): Promise<void> {

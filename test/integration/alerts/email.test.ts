@@ -104,5 +104,11 @@ describe('e-mail alerts', () => {
     assert.ok(!app.logs.join('\n').includes(password));
     const cleared = (await app.fetch('/api/alerts/admin/smtp', { method: 'DELETE', token: admin.token }).then((r) => r.json())) as any;
     assert.equal(cleared.source, 'environment');
+    // settings sealed with a key this server does not have: reported, and SMTP_URL is used
+    const foreign = { url_enc: 'v1:00000000:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA:AAAA', from: 'x@y.z' };
+    await sql(app, `INSERT INTO app_settings (key, value, "updatedAt") VALUES ('alerts.smtp', $1::jsonb, now())`, [JSON.stringify(foreign)]);
+    const broken = (await app.fetch('/api/alerts/admin/smtp', { token: admin.token }).then((r) => r.json())) as any;
+    assert.deepEqual([broken.configured, broken.source, broken.server], [true, 'environment', smtp.url]);
+    assert.match(broken.error, /stored settings unreadable: no configured encryption key opens this value/);
   });
 });
