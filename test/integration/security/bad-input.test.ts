@@ -62,7 +62,7 @@ const INJECTION = [
 ];
 const TRAVERSAL = ['../../../../etc/passwd', '..\\..\\..\\windows\\win.ini', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/etc/passwd', '....//....//etc/passwd', 'file:///etc/passwd'];
 const UNICODE = ['😀💥🚀', 'ü'.repeat(300), '\u202e\u0000\u0007', 'Ω≈ç√∫˜µ≤≥÷', '𝕏𝕐𝕑', '\ud800', 'ﷺ', ' '.repeat(50), '\t\n\r'];
-const NUMBERS = [1e308, -1e308, 2 ** 53 + 1, -(2 ** 31) - 1, 2 ** 31, -1, 0, -0, 0.5, 1e-320, 123456789012345678901234567890];
+const NUMBERS = [1e308, -1e308, 2 ** 53 + 1, -(2 ** 31) - 1, 2 ** 31, -1, 0, -0, 0.5, 1e-320, 1.2345678901234568e29];
 const DATES = ['2024-02-30', '0000-00-00', '9999-99-99T99:99:99Z', 'yesterday', '1970-01-01T00:00:00+99:00', '-271821-04-20', '2024-13-01', '1e10', '2024-01-01T25:00'];
 const INTERVALS = ['0', '-60', '7m', '1y', 'abc', '1e9', '99999999999', '1.5', '1h;DROP', '1440x'];
 const STRINGS = [...INJECTION, ...TRAVERSAL, ...UNICODE, ...DATES, ...INTERVALS, '', 'null', 'undefined', 'NaN', 'Infinity', '[object Object]', 'x'.repeat(5000)];
