@@ -59,6 +59,11 @@ export type AuthModuleDeps = Pick<ModuleDeps, 'config' | 'db' | 'secrets' | 'clo
 export function createAuthModule(deps: AuthModuleDeps): AuthModule {
   const { config, db, secrets, clock } = deps;
   const log = deps.log.child({ module: 'auth' });
+  if (config.TRUST_PROXY === true) {
+    // Express then takes the left-most X-Forwarded-For entry, which the client writes: anyone
+    // could claim 127.0.0.1 (private routes) or a new address per guess (login lockouts).
+    log.warn('TRUST_PROXY=true believes every X-Forwarded-For entry, so a client can claim any address, loopback included; set the number of proxy hops (e.g. 1) or the proxy addresses instead');
+  }
   const repo = createAuthRepo(db.prisma);
   const tokens = createTokenService(secrets.jwtKey, config.JWT_EXPIRES_IN);
   const audit = createAuditLog({ repo, clock, log });

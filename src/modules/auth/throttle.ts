@@ -5,6 +5,8 @@
  * counter for 30 s, doubling with each lockout in a row up to an hour; a day without failures
  * starts again from 30 s. While locked, no password is checked at all.
  */
+import { isIP } from 'node:net';
+import { normalizeIp } from '../../http/private-boundary.js';
 import type { AuthRepo, ThrottlePolicy } from './auth.repo.js';
 
 export interface LoginThrottlePolicy {
@@ -24,9 +26,39 @@ export interface ThrottleKeys {
   ip: string;
 }
 
+/** The eight 16-bit groups of an IPv6 address, as numbers (null when it is not one). */
+function ipv6Groups(ip: string): number[] | null {
+  let addr = ip.split('%')[0]!;
+  // A trailing dotted quad (e.g. 64:ff9b::192.0.2.1) is the last two groups.
+  const quad = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    addr = `${addr.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail, extra] = addr.split('::');
+  if (extra !== undefined) return null;
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return null;
+  return groups.map((g) => parseInt(g, 16));
+}
+
+/**
+ * The address a failure is counted against. An IPv6 client usually holds a whole /64 and could
+ * otherwise move to a fresh address for every guess, so IPv6 is counted per /64.
+ */
+export function addressKey(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const addr = normalizeIp(ip);
+  if (isIP(addr) !== 6) return addr;
+  const g = ipv6Groups(addr);
+  return g ? `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64` : addr;
+}
+
 export function throttleKeys(username: string, ip: string | undefined): ThrottleKeys {
   // Usernames are throttled whether or not they exist, so lockouts reveal nothing.
-  return { user: `user:${username.slice(0, 128)}`, ip: `ip:${ip ?? 'unknown'}` };
+  return { user: `user:${username.slice(0, 128)}`, ip: `ip:${addressKey(ip)}` };
 }
 
 export interface LoginThrottle {

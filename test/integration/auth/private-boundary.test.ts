@@ -103,3 +103,14 @@ describe('private routes from a non-allowed address', () => {
     assert.ok(!JSON.stringify(r).includes('guess-guess'), 'the tried token is not stored');
   });
 });
+
+test('TRUST_PROXY=true is warned about at boot: a client could then claim loopback', async () => {
+  const app = await startApp({ env: { TRUST_PROXY: 'true' } });
+  try {
+    assert.ok(app.logs.some((l) => l.includes('TRUST_PROXY=true believes every X-Forwarded-For entry')));
+    // Which is exactly what happens: the left-most, client-written entry is believed.
+    assert.equal((await app.fetch('/metrics', { headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
+  } finally {
+    await app.stop();
+  }
+});

@@ -64,3 +64,28 @@ describe('internal token comparison', () => {
     assert.equal(tokenMatches(t.toUpperCase(), t), false);
   });
 });
+
+describe('the address a failed login is counted against', async () => {
+  const { addressKey, throttleKeys } = await import('../../../src/modules/auth/throttle.js');
+
+  test('IPv4 as is, IPv4-mapped unwrapped', () => {
+    assert.equal(addressKey('203.0.113.9'), '203.0.113.9');
+    assert.equal(addressKey('::ffff:203.0.113.9'), '203.0.113.9');
+    assert.equal(addressKey(undefined), 'unknown');
+  });
+
+  test('IPv6 per /64, whatever the spelling', () => {
+    const k = '2001:db8:1:2::/64';
+    for (const ip of ['2001:db8:1:2::1', '2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:0db8:0001:0002:0:0:0:9', '2001:DB8:1:2::ffff', '2001:db8:1:2::1%eth0']) {
+      assert.equal(addressKey(ip), k, ip);
+    }
+    assert.notEqual(addressKey('2001:db8:1:3::1'), k);
+    assert.equal(addressKey('::1'), '0:0:0:0::/64');
+    assert.equal(addressKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+    assert.equal(addressKey('2001:db8::'), '2001:db8:0:0::/64');
+  });
+
+  test('throttle keys name the username and the address', () => {
+    assert.deepEqual(throttleKeys('alice', '2001:db8:1:2::7'), { user: 'user:alice', ip: 'ip:2001:db8:1:2::/64' });
+  });
+});
