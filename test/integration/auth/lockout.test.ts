@@ -16,7 +16,9 @@ describe('login lockouts', () => {
   let app: TestApp;
   const clock = new FakeClock(Date.UTC(2025, 0, 1, 9, 0, 0));
   before(async () => {
-    app = await startApp({ clock, env: { TRUST_PROXY: 'loopback' } });
+    // The security module's failed-login sweep would block these addresses too (its own tests
+    // cover that); raise its thresholds so what is measured here is the login throttle alone.
+    app = await startApp({ clock, env: { TRUST_PROXY: 'loopback', ANOMALY_LOGIN_FAILURES_PER_IP: '100000', ANOMALY_LOGIN_FAILURES_PER_USER: '100000' } });
   });
   after(async () => {
     await app?.stop();
@@ -123,8 +125,8 @@ describe('login lockouts', () => {
       unknown.push(await time(`nobody-${i}`));
     }
     clock.advance(31_000);
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const ratio = median(unknown) / median(known);
+    // The fastest of several runs is the work itself; a loaded machine only adds to it.
+    const ratio = Math.min(...unknown) / Math.min(...known);
     assert.ok(ratio > 0.5 && ratio < 2, `unknown/known time ratio ${ratio.toFixed(2)}`);
   });
 });

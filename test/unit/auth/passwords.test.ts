@@ -60,13 +60,20 @@ describe('password hashing', () => {
   test('the dummy check always fails and costs a real verification', async () => {
     const h = await hasher.hash('some password here');
     await hasher.verifyDummy('warm up');
-    const t0 = performance.now();
-    assert.equal(await hasher.verifyDummy('some password here'), false);
-    const dummyMs = performance.now() - t0;
-    const t1 = performance.now();
-    await hasher.verify(h, 'wrong password');
-    const realMs = performance.now() - t1;
-    assert.ok(dummyMs > realMs / 3, `dummy ${dummyMs.toFixed(1)} ms vs real ${realMs.toFixed(1)} ms`);
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await fn();
+      return performance.now() - t0;
+    };
+    const dummy: number[] = [];
+    const real: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      dummy.push(await timed(async () => assert.equal(await hasher.verifyDummy('some password here'), false)));
+      real.push(await timed(() => hasher.verify(h, 'wrong password')));
+    }
+    // The fastest run is the work itself; a loaded machine (parallel test files) only adds to it.
+    const ratio = Math.min(...dummy) / Math.min(...real);
+    assert.ok(ratio > 0.5 && ratio < 2, `dummy/real verification time ratio ${ratio.toFixed(2)}`);
   });
 
   test('older parameters are flagged for rehash', async () => {
