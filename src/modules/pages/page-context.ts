@@ -87,6 +87,8 @@ function navFor(user: Express.User | undefined, f: Features): NavItem[] {
     if (f.jobs) items.push({ href: '/jobs', label: 'Jobs', match: '/jobs' });
     items.push({ href: '/admin/users', label: 'Users', match: '/admin/users' });
     items.push({ href: '/admin/audit', label: 'Audit log', match: '/admin/audit' });
+    items.push({ href: '/admin/security', label: 'Security', match: '/admin/security' });
+    items.push({ href: '/admin/logs', label: 'Logs', match: '/admin/logs' });
   }
   return items;
 }
