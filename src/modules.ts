@@ -70,7 +70,7 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.
-  modules.push(createPagesModule({ ...deps, auth, scheduler: scheduler.service, market, alerts, preferences: alerts.preferences }).wiring);
+  modules.push(createPagesModule({ ...deps, auth, scheduler: scheduler.service, market, alerts, preferences: alerts.preferences, predictions: predictions.service }).wiring);
   // Admin pages of monitoring and security after the pages module: its context middleware (viewer,
   // CSRF token, formatters) and CSRF check have run when a request reaches them.
   modules.push(createMonitoringModule(deps).wiring, security.wiring);

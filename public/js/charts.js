@@ -97,6 +97,79 @@
         yaxis: { gridcolor: '#eef0f3', title: { text: 'Annualised volatility' }, ticksuffix: ' %', rangemode: 'tozero', automargin: true },
       }), CONFIG);
     },
+
+    forecast: function (el, d) {
+      var c = d.candles, p = d.past, traces = [];
+      traces.push({
+        type: 'candlestick', x: c.t, open: c.open, high: c.high, low: c.low, close: c.close, name: d.pair,
+        increasing: { line: { color: UP, width: 1 }, fillcolor: 'rgba(6,118,71,.55)' }, decreasing: { line: { color: DOWN, width: 1 }, fillcolor: 'rgba(180,35,24,.55)' },
+      });
+      if (p.t.length) {
+        // bands: the upper edge first (no fill), then the lower edge filled up to it
+        traces.push({ type: 'scatter', mode: 'lines', x: p.t, y: p.upper95, line: { width: 0 }, hoverinfo: 'skip', showlegend: false });
+        traces.push({ type: 'scatter', mode: 'lines', x: p.t, y: p.lower95, line: { width: 0 }, fill: 'tonexty', fillcolor: 'rgba(36,88,214,.10)', name: '95 % band', hoverinfo: 'skip' });
+        traces.push({ type: 'scatter', mode: 'lines', x: p.t, y: p.upper80, line: { width: 0 }, hoverinfo: 'skip', showlegend: false });
+        traces.push({ type: 'scatter', mode: 'lines', x: p.t, y: p.lower80, line: { width: 0 }, fill: 'tonexty', fillcolor: 'rgba(36,88,214,.18)', name: '80 % band', hoverinfo: 'skip' });
+        traces.push({ type: 'scatter', mode: 'lines+markers', x: p.t, y: p.value, name: 'Predicted', line: { color: ACCENT, width: 1.5 }, marker: { size: 4 }, hovertemplate: 'Predicted %{y:,.2f}<extra></extra>' });
+        traces.push({ type: 'scatter', mode: 'markers', x: p.t, y: p.actual, name: 'Actual', marker: { color: '#111827', size: 5, symbol: 'circle-open' }, hovertemplate: 'Actual %{y:,.2f}<extra></extra>' });
+      }
+      if (d.next) {
+        var n = d.next;
+        traces.push({
+          type: 'scatter', mode: 'markers', x: [n.t], y: [n.value], name: 'Next (95 %)',
+          marker: { color: '#f79009', size: 11, symbol: 'diamond' },
+          error_y: { type: 'data', symmetric: false, array: [n.upper95 - n.value], arrayminus: [n.value - n.lower95], color: '#f79009', thickness: 1.5, width: 8 },
+          hovertemplate: 'Next close %{y:,.2f}<extra></extra>',
+        });
+        traces.push({
+          type: 'scatter', mode: 'markers', x: [n.t], y: [n.value], name: 'Next (80 %)', showlegend: false, hoverinfo: 'skip',
+          marker: { color: '#f79009', size: 1 },
+          error_y: { type: 'data', symmetric: false, array: [n.upper80 - n.value], arrayminus: [n.value - n.lower80], color: '#b54708', thickness: 4, width: 0 },
+        });
+      }
+      Plotly.newPlot(el, traces, baseLayout({
+        showlegend: true,
+        legend: { orientation: 'h', y: 1.08, x: 0 },
+        xaxis: { gridcolor: '#eef0f3', rangeslider: { visible: false }, title: { text: 'Time (' + d.timeZone + ')' }, automargin: true },
+        yaxis: { gridcolor: '#eef0f3', title: { text: 'Price' }, tickformat: ',~r', automargin: true },
+      }), CONFIG);
+    },
+
+    importance: function (el, d) {
+      var f = d.features.slice().reverse();
+      // one row per feature, every name readable
+      el.style.height = Math.max(240, 22 * f.length + 70) + 'px';
+      Plotly.newPlot(el, [{
+        type: 'bar', orientation: 'h', x: f.map(function (r) { return r.score; }), y: f.map(function (r) { return r.name; }),
+        marker: { color: ACCENT }, hovertemplate: '%{y}: %{x:.4f}<extra></extra>',
+      }], baseLayout({
+        hovermode: 'closest',
+        margin: { l: 140, r: 16, t: 8, b: 40 },
+        xaxis: { gridcolor: '#eef0f3', title: { text: d.scoreLabel }, automargin: true },
+        yaxis: { automargin: true, tickmode: 'array', tickvals: f.map(function (r) { return r.name; }), ticktext: f.map(function (r) { return r.name; }) },
+      }), CONFIG);
+    },
+
+    residuals: function (el, d) {
+      Plotly.newPlot(el, [
+        { type: 'scatter', mode: 'lines', x: d.t, y: d.actualPct, name: 'Actual return', line: { color: '#111827', width: 1 } },
+        { type: 'scatter', mode: 'lines', x: d.t, y: d.predictedPct, name: 'Predicted return', line: { color: ACCENT, width: 1.5 } },
+      ], baseLayout({
+        showlegend: true,
+        legend: { orientation: 'h', y: 1.12, x: 0 },
+        xaxis: { gridcolor: '#eef0f3', title: { text: 'Time (' + d.timeZone + ')' }, automargin: true },
+        yaxis: { gridcolor: '#eef0f3', title: { text: 'Return per candle' }, ticksuffix: ' %', automargin: true },
+      }), CONFIG);
+    },
+
+    residualHistogram: function (el, d) {
+      Plotly.newPlot(el, [{ type: 'histogram', x: d.residualPct, nbinsx: 60, marker: { color: ACCENT, line: { color: '#fff', width: 0.5 } } }], baseLayout({
+        bargap: 0.02,
+        hovermode: 'closest',
+        xaxis: { gridcolor: '#eef0f3', title: { text: 'Residual (actual − predicted return)' }, ticksuffix: ' %', automargin: true },
+        yaxis: { gridcolor: '#eef0f3', title: { text: 'Points' }, automargin: true },
+      }), CONFIG);
+    },
   };
 
   function drawAll(root) {

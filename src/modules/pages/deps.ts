@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { AuthModule } from '../auth/index.js';
 import type { PagesAlerts } from './alerts.routes.js';
 import type { MarketServices } from '../market/index.js';
+import type { PredictionsFacade } from '../predictions/index.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { Flash } from './flash.js';
 import type { PagePreferences } from './preferences.js';
@@ -14,6 +15,8 @@ export interface PageRouteDeps {
   scheduler?: SchedulerService;
   /** absent until the market module is wired */
   market?: PagesMarket;
+  /** absent until the predictions module is wired */
+  predictions?: PredictionsFacade;
   /** absent until the alerts module is wired */
   alerts?: PagesAlerts;
   preferences: PagePreferences;

@@ -1,9 +1,10 @@
 /**
- * The home page: the watchlist of tracked pairs (last stored price and its 24 h change, and the
- * latest prediction once the predictions module provides one), plus the way around. Before the
- * market module is wired it is a welcome card.
+ * The home page: the watchlist of tracked pairs (last stored price, 24 h change, the latest
+ * prediction with its 80 % band and the serving model's skill against the naive forecast as a
+ * badge), plus the way around. Before the market module is wired it is a welcome card.
  */
 import { Router } from 'express';
+import { AppError } from '../../platform/errors.js';
 import type { PageRouteDeps } from './deps.js';
 import { requirePageUser } from './page-context.js';
 
@@ -31,8 +32,13 @@ async function watch(deps: PageRouteDeps) {
   const pairs = await market.service.listPairs();
   return Promise.all(
     pairs.map(async (p) => {
-      const latest = await market.service.latestPrice(p.id);
-      return { pair: p, latest };
+      // the daily series when the pair has one (the original's horizon), else hourly
+      const interval = p.intervals.includes(1440) ? 1440 : 60;
+      const [latest, prediction] = await Promise.all([
+        market.service.latestPrice(p.id),
+        deps.predictions ? deps.predictions.latestPrediction(p.altname, interval).catch((err: unknown) => (err instanceof AppError && err.status === 404 ? null : Promise.reject(err))) : null,
+      ]);
+      return { pair: p, interval, latest, prediction };
     }),
   );
 }

@@ -12,6 +12,7 @@ import type { AuthModule } from '../auth/index.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { PreferencesService as StoredPreferences } from '../alerts/index.js';
 import type { PagesMarket } from './deps.js';
+import type { PredictionsFacade } from '../predictions/index.js';
 import type { PagesAlerts } from './alerts.routes.js';
 import { assetUrls, vendorFiles } from './assets.js';
 import { createCsrf } from './csrf.js';
@@ -28,6 +29,7 @@ export type PagesModuleDeps = Pick<ModuleDeps, 'config' | 'log' | 'secrets' | 'c
   scheduler?: SchedulerService;
   alerts?: PagesAlerts;
   market?: PagesMarket;
+  predictions?: PredictionsFacade;
   /** the alerts module's preferences (time zone, watchlist, defaults); without it times are in UTC */
   preferences?: Pick<StoredPreferences, 'get' | 'update'>;
 };
@@ -56,6 +58,7 @@ export function createPagesModule(deps: PagesModuleDeps): PagesModule {
       scheduler: deps.scheduler,
       alerts: deps.alerts,
       market: deps.market,
+      predictions: deps.predictions,
       preferences,
       flash: createFlash(subkey(master, 'flash')),
       clock: deps.clock,

@@ -23,6 +23,7 @@ export interface NavItem {
 export interface Features {
   jobs: boolean;
   market: boolean;
+  predictions: boolean;
 }
 
 export interface PageContextDeps {
@@ -81,7 +82,9 @@ export function safeNext(raw: unknown): string | undefined {
 function navFor(user: Express.User | undefined, f: Features): NavItem[] {
   if (!user) return [];
   const items: NavItem[] = [{ href: '/', label: 'Home', match: '/' }];
+  if (f.predictions) items.push({ href: '/predictions', label: 'Predictions', match: '/predictions' });
   if (f.market) items.push({ href: '/data', label: 'Data', match: '/data' });
+  if (f.predictions) items.push({ href: '/models', label: 'Models', match: '/models' });
   if (user.role === 'admin') {
     if (f.market) items.push({ href: '/pairs', label: 'Pairs', match: '/pairs' });
     if (f.jobs) items.push({ href: '/jobs', label: 'Jobs', match: '/jobs' });

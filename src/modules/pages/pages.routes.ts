@@ -14,6 +14,8 @@ import { createHomeRouter } from './home.routes.js';
 import { createJobsRouter } from './jobs.routes.js';
 import { createDataRouter } from './data.routes.js';
 import { createPairsRouter } from './pairs.routes.js';
+import { createPredictionsPagesRouter } from './predictions.routes.js';
+import { createModelsPagesRouter } from './models.routes.js';
 import { pageContext } from './page-context.js';
 
 export interface PagesRouterOptions {
@@ -35,7 +37,7 @@ export function createPagesRouter(opts: PagesRouterOptions): Router {
       clock: deps.clock,
       asset: opts.asset,
       signupOpen: deps.signupOpen,
-      features: { jobs: !!deps.scheduler, market: !!deps.market },
+      features: { jobs: !!deps.scheduler, market: !!deps.market, predictions: !!deps.market && !!deps.predictions },
     }),
   );
   // Every POST/PUT/PATCH/DELETE that reaches the pages, htmx or not, carries the token.
@@ -50,6 +52,10 @@ export function createPagesRouter(opts: PagesRouterOptions): Router {
   if (deps.market) {
     r.use(createDataRouter({ ...deps, market: deps.market }));
     r.use(createPairsRouter({ ...deps, market: deps.market }));
+    if (deps.predictions) {
+      r.use(createPredictionsPagesRouter({ ...deps, market: deps.market, predictions: deps.predictions }));
+      r.use(createModelsPagesRouter({ ...deps, market: deps.market, predictions: deps.predictions }));
+    }
   }
   return r;
 }
