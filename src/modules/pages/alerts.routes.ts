@@ -146,9 +146,10 @@ export function createAlertsPagesRouter(deps: PageRouteDeps & { alerts: PagesAle
   const { alerts } = deps;
   const r = Router();
 
-  // Every signed-in page: the Alerts link and the unread badge in the top bar.
+  // Every signed-in page: the Alerts link and the unread badge in the top bar. Fragments (htmx
+  // swaps, polls) carry no top bar, so they skip the count.
   r.use(async (req: Request, res: Response, next: NextFunction) => {
-    if (!req.user) return next();
+    if (!req.user || isHtmx(req)) return next();
     const nav = (res.locals.nav as NavItem[] | undefined) ?? [];
     const at = nav.findIndex((i) => i.href === '/') + 1;
     res.locals.nav = [...nav.slice(0, at), { href: '/alerts', label: 'Alerts', match: '/alerts' }, ...nav.slice(at)];
