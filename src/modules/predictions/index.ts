@@ -52,6 +52,7 @@ export type { RetrainSummary, SeriesOutcome, SuiteItem, TrainHooks } from './reg
 export type { RunSummary, RunDetail, PredictionRow, TuningRow } from './predictions.repo.js';
 export { MIN_TRAIN_CANDLES, TARGET, rankCandidates, buildSuite } from './registry.service.js';
 export { DRIFT_WINDOW, DRIFT_MIN_SAMPLES, BACKTEST_MAX_POINTS } from './predictions.service.js';
+export { INLINE_PREDICTION_MAX_CANDLES } from './predict-path.js';
 export { DEFAULT_PAIR, DEFAULT_INTERVAL, retrainParams, tuneBody, backtestBody, seriesQuery, runsQuery, predictionsQuery } from './predictions.schemas.js';
 export { CACHE_CHANNEL } from './predictions.repo.js';
 /** the zod schemas of this module's inputs (the OpenAPI document is generated from them) */
@@ -74,6 +75,8 @@ export interface PredictionsModuleDeps {
   audit?: { record(entry: { action: string; actor: { id: number; username: string }; target: string; details?: Record<string, unknown> }): Promise<void> };
   /** TTL of the read caches (ms); invalidation keeps them fresh, the TTL is a safety net */
   cacheTtlMs?: number;
+  /** live predictions over more candles than this are computed in a worker (default 5000) */
+  inlinePredictionMaxCandles?: number;
 }
 
 export interface PredictionsModule {
@@ -85,8 +88,8 @@ export function createPredictionsModule(deps: PredictionsModuleDeps): Prediction
   const { config, db, clock, metrics, events } = deps;
   const log = deps.log.child({ module: 'predictions' });
   const repo = createPredictionsRepo(db.prisma);
-  // Training and tuning share MODEL_WORKERS threads; backtests get their own, so a user's
-  // backtest never waits behind a nightly retrain.
+  // Training and tuning share MODEL_WORKERS threads; backtests and long live predictions get
+  // their own, so they never wait behind a nightly retrain.
   const trainingPool: WorkerPool = createWorkerPool({ size: config.MODEL_WORKERS });
   const backtestPool: WorkerPool = createWorkerPool({ size: 1 });
 
@@ -123,6 +126,7 @@ export function createPredictionsModule(deps: PredictionsModuleDeps): Prediction
     invalidate,
     driftMargin: config.RETRAIN_DRIFT_MARGIN,
     cacheTtlMs: deps.cacheTtlMs,
+    inlinePredictionMaxCandles: deps.inlinePredictionMaxCandles,
   });
   late.predictions = predictions;
 

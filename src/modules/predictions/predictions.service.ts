@@ -15,7 +15,8 @@ import type { EventBus, EventMap } from '../../platform/events.js';
 import type { LaunchResult } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/log.js';
 import type { MarketService } from '../market/index.js';
-import { predictNext, type BacktestPoint, type LoadedPipeline, type WorkerPool } from '../models/index.js';
+import type { BacktestPoint, LoadedPipeline, WorkerPool } from '../models/index.js';
+import { predictAfterLast } from './predict-path.js';
 import type { Metrics } from '../monitoring/index.js';
 import { KeyedQueue, SingleFlight, seriesKey, TtlCache } from './caches.js';
 import type { CacheMessage } from './cache-bus.js';
@@ -42,8 +43,10 @@ export interface PredictionsServiceDeps {
   repo: PredictionsRepo;
   registry: RegistryService;
   market: MarketService;
-  /** runs backtests off the event loop (apart from the training pool, so a backtest never waits behind a retrain) */
+  /** runs backtests and long live predictions off the event loop (apart from the training pool, so they never wait behind a retrain) */
   backtestPool: WorkerPool;
+  /** live predictions over more candles than this run in backtestPool (default INLINE_PREDICTION_MAX_CANDLES) */
+  inlinePredictionMaxCandles?: number;
   events: EventBus;
   metrics: Pick<Metrics, 'predictions' | 'modelScore' | 'exceptions'>;
   clock: Clock;
@@ -98,8 +101,8 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     return naive ? [best, naive] : [best];
   }
 
-  function rowFor(pair: PairRef, interval: number, run: RunSummary, model: LoadedPipeline, candles: readonly Candle[], madeAt: Date): NewPrediction {
-    const p = predictNext({ serializedModel: model, candles });
+  async function rowFor(pair: PairRef, interval: number, run: RunSummary, model: LoadedPipeline, candles: readonly Candle[], madeAt: Date): Promise<NewPrediction> {
+    const p = await predictAfterLast(model, candles, deps.backtestPool, deps.inlinePredictionMaxCandles);
     return {
       pairId: pair.id,
       interval,
@@ -143,7 +146,7 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
       try {
         const model = await registry.loadModel(run.id);
         const own = starts[i]! > candles[0]!.time ? candles.filter((c) => c.time >= starts[i]!) : candles;
-        rows.push(rowFor(pair, interval, run, model, own, madeAt));
+        rows.push(await rowFor(pair, interval, run, model, own, madeAt));
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         (out.errors ??= []).push({ runId: run.id, algorithm: run.algorithm, error });
