@@ -87,6 +87,18 @@
     sel.addRange(range);
   }
 
+  // The top bar's Admin menu (a <details>) closes on a click elsewhere or on Escape.
+  document.addEventListener('click', function (e) {
+    var inside = e.target instanceof Element ? e.target.closest('[data-nav-menu]') : null;
+    var open = document.querySelectorAll('[data-nav-menu][open]');
+    for (var i = 0; i < open.length; i++) if (open[i] !== inside) open[i].removeAttribute('open');
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') return;
+    var open = document.querySelectorAll('[data-nav-menu][open]');
+    for (var i = 0; i < open.length; i++) open[i].removeAttribute('open');
+  });
+
   // Plain (non-htmx) forms that ask first: <form data-confirm="Delete this?">.
   document.addEventListener('submit', function (e) {
     var form = e.target;

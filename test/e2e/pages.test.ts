@@ -109,6 +109,19 @@ describe('pages in a real browser', { skip: !availability.ok }, () => {
     }
   });
 
+  test('the Admin menu in the top bar opens, leads to a page and closes on Escape', async () => {
+    const s = adminBrowser;
+    await s.open('/');
+    await s.page.click('nav summary:has-text("Admin")');
+    await s.page.locator('nav .nav-menu a[href="/admin/users"]').waitFor({ state: 'visible' });
+    await s.screenshot('admin-nav-menu', { fullPage: false });
+    await s.page.keyboard.press('Escape');
+    await s.page.locator('nav .nav-menu a[href="/admin/users"]').waitFor({ state: 'hidden' });
+    await s.page.click('nav summary:has-text("Admin")');
+    await Promise.all([s.page.waitForURL((u) => u.pathname === '/admin/audit'), s.page.click('nav .nav-menu a[href="/admin/audit"]')]);
+    s.assertNoProblems('admin menu');
+  });
+
   test('a user opens their pages, and admin pages answer 403', async () => {
     const s = userBrowser;
     for (const [path, name] of [['/', 'user-home'], ['/account', 'user-account']] as const) {

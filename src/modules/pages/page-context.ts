@@ -18,6 +18,8 @@ export interface NavItem {
   label: string;
   /** paths that mark this item as the current one */
   match: string;
+  /** 'admin': shown in the Admin menu of the top bar */
+  group?: 'admin';
 }
 
 export interface Features {
@@ -86,12 +88,13 @@ function navFor(user: Express.User | undefined, f: Features): NavItem[] {
   if (f.market) items.push({ href: '/data', label: 'Data', match: '/data' });
   if (f.predictions) items.push({ href: '/models', label: 'Models', match: '/models' });
   if (user.role === 'admin') {
-    if (f.market) items.push({ href: '/pairs', label: 'Pairs', match: '/pairs' });
-    if (f.jobs) items.push({ href: '/jobs', label: 'Jobs', match: '/jobs' });
-    items.push({ href: '/admin/users', label: 'Users', match: '/admin/users' });
-    items.push({ href: '/admin/audit', label: 'Audit log', match: '/admin/audit' });
-    items.push({ href: '/admin/security', label: 'Security', match: '/admin/security' });
-    items.push({ href: '/admin/logs', label: 'Logs', match: '/admin/logs' });
+    const admin = (href: string, label: string) => items.push({ href, label, match: href, group: 'admin' });
+    if (f.market) admin('/pairs', 'Pairs');
+    if (f.jobs) admin('/jobs', 'Jobs');
+    admin('/admin/users', 'Users');
+    admin('/admin/audit', 'Audit log');
+    admin('/admin/security', 'Security');
+    admin('/admin/logs', 'Logs');
   }
   return items;
 }
