@@ -64,7 +64,7 @@ program
 registerCliCommands(program, openCliContext);
 
 program.parseAsync(process.argv).then(
-  () => process.exit(0),
+  () => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0),
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`candlecast: ${err.message}`);
     else console.error(`candlecast: ${err instanceof Error ? err.message : String(err)}`);

@@ -51,8 +51,16 @@ export async function startApp(opts: StartAppOptions = {}): Promise<TestApp> {
     KRAKEN_MIN_INTERVAL_MS: '0',
     ...opts.env,
   };
-  const running = await boot({ env, clock: opts.clock, logDestination: sink });
   const ownsDb = !opts.db;
+  let running: Running;
+  try {
+    running = await boot({ env, clock: opts.clock, logDestination: sink });
+  } catch (err) {
+    // a failed boot must not leave its Postgres and temp dir behind
+    if (ownsDb) await db.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url: running.url,
     running,
