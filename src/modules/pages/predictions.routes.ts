@@ -38,7 +38,7 @@ export function pickPerTarget(rows: readonly PredictionJson[]): PredictionJson[]
   return [...byTarget.values()].sort((a, b) => a.target_time.localeCompare(b.target_time));
 }
 
-const csvCell = (v: unknown): string => {
+export const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
   const s = String(v);
   // quote when needed; a leading = + - @ is neutralised so spreadsheets do not run it as a formula
