@@ -655,9 +655,13 @@ export function createPredictionsRepo(prisma: PrismaClient) {
 
     /** Inserts what is not stored yet (the unique key makes repeats no-ops); returns the new rows. */
     async insertPredictions(rows: NewPrediction[]): Promise<PredictionRow[]> {
-      if (rows.length === 0) return [];
-      const created = await prisma.prediction.createManyAndReturn({ data: rows, skipDuplicates: true });
-      return created.map(toPrediction);
+      const out: PredictionRow[] = [];
+      // chunks keep each statement well under Postgres' 65535 bind parameters (21 per row)
+      for (let i = 0; i < rows.length; i += 1000) {
+        const created = await prisma.prediction.createManyAndReturn({ data: rows.slice(i, i + 1000), skipDuplicates: true });
+        for (const c of created) out.push(toPrediction(c));
+      }
+      return out;
     },
 
     /** The newest prediction of a run (by target time). */

@@ -340,9 +340,9 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
 
   /**
    * Predictions of one run for every candle whose open time is in [from, to], computed in a
-   * worker through predictSeries, the same code live predictions use. Points whose target
-   * candle was part of the run's training data are marked in_sample: only the others say
-   * anything about how the model does on data it has not seen.
+   * worker through predictSeries, the same code live predictions use. Points whose target is at
+   * or before the end of the run's training data are marked in_sample: the model was fitted on
+   * that period (or on data after it), so only the later points are genuine forecasts.
    */
   async function backtest(body: BacktestBody, actor: Actor, signal?: AbortSignal) {
     if (body.store && actor.role !== 'admin') throw new ForbiddenError('Only administrators can store backtests; leave out "store" to get the points back');
@@ -363,7 +363,11 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const limit = BACKTEST_MAX_POINTS[actor.role];
     if (points > limit) throw new ValidationError(`The range covers ${points} ${intervalLabel(interval)} candles; ${actor.role === 'admin' ? 'administrators' : 'users'} may backtest at most ${limit} at once`);
     const model = await registry.loadModel(run.id);
-    const start = run.dataFrom ? seconds(run.dataFrom) : undefined;
+    // Candles from the run's first training candle, as live predictions read them (so the two
+    // agree to the bit); a range reaching back before that reads earlier candles for the feature
+    // warm-up (its points then agree with live ones to ~1e-6: EMA and RSI remember their start).
+    const warmupFrom = body.from - model.meta.requiredHistory * step;
+    const start = run.dataFrom ? Math.min(seconds(run.dataFrom), warmupFrom) : undefined;
     // the candle after `to` is read too: it holds the actual close of the last point
     const candles = await market.getCandles(pair.id, interval, start, body.to + 2 * step);
     const pts: BacktestPoint[] = await deps.backtestPool.run({ kind: 'backtest', input: { serializedModel: model.meta, candles, from: body.from, to: body.to } }, { signal });

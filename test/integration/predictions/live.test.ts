@@ -141,6 +141,12 @@ describe('live predictions, scoring, backtests and drift (real BTC/USD daily can
     const stored = (await w.get(`/api/prediction/predictions?kind=backtest`)).body.predictions;
     assert.equal(stored.length, LIVE + 1);
     assert.equal(stored.filter((p: any) => p.actual !== null).length, LIVE);
+    // administrators may go past the users' limit; a long backtest is stored in chunks
+    const long = await w.send('POST', '/api/prediction/backtest', { from: from - 1500 * DAY, to: from - DAY, store: true });
+    assert.equal(long.status, 200, JSON.stringify(long.body).slice(0, 300));
+    assert.equal(long.body.points.length, 1500);
+    assert.equal(long.body.stored, 1500);
+    assert.equal(long.body.summary.in_sample.n + long.body.summary.out_of_sample.n, 1500);
   });
 
   test('GET /live-metrics: live MAE/RMSE/direction per model beside naive, from the scored predictions', async () => {

@@ -426,7 +426,7 @@ const backtestPoint = z.object({
   naive_value: n,
   actual: n,
   error: n,
-  in_sample: z.boolean().openapi({ description: "the target candle was in the model's training data: such points flatter the model" }),
+  in_sample: z.boolean().openapi({ description: 'the target is at or before the end of the training data: the model was fitted on that period (or after it), so the point is no genuine forecast' }),
 });
 const backtestSummary = z.object({ n: z.number().int(), mae: n, rmse: n, naive_mae: n, skill_vs_naive: n, coverage80: n, coverage95: n });
 const backtest = z.object({
@@ -607,7 +607,7 @@ export const predictionsPaths: DocRoute[] = [
     method: 'post',
     path: '/prediction/backtest',
     tag: 'prediction',
-    summary: 'Backtest the best model (or run_id) over a date range through the live prediction code; points whose target was in the training data are flagged in_sample',
+    summary: 'Backtest the best model (or run_id) over a date range through the live prediction code; points whose target is not after the training data are flagged in_sample',
     description: `Users: up to 1000 points, answered, not stored. Administrators: up to 50000, and store=true also stores them as kind "backtest" predictions (once per run and target). Runs in a worker thread; closing the connection stops it.`,
     access: 'user',
     body: s.backtestBody,
