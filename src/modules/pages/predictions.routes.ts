@@ -23,7 +23,11 @@ async function orMessage<T>(p: Promise<T>): Promise<{ value: T | null; message: 
   try {
     return { value: await p, message: null };
   } catch (err) {
-    if (err instanceof AppError && err.status === 404) return { value: null, message: err.message.replace(/; an administrator can start training with POST \/api\/prediction\/train$/, '').replace(/, or now with POST \/api\/prediction\/predict$/, '') };
+    if (err instanceof AppError && err.status === 404) {
+      // The API's hints (POST /api/...) are for API clients; the page offers its own links.
+      const text = err.message.replace(/; an administrator can start training with POST \/api\/prediction\/train$/, '').replace(/, or now with POST \/api\/prediction\/predict$/, '');
+      return { value: null, message: /[.!?]$/.test(text) ? text : `${text}.` };
+    }
     throw err;
   }
 }
