@@ -459,7 +459,9 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const minSamples = Math.min(params.minSamples ?? DRIFT_MIN_SAMPLES, window);
     const margin = params.margin ?? deps.driftMargin;
     const series = [];
+    const tracked = new Set((await market.listPairs()).map((p) => p.id));
     for (const e of await repo.experimentsWithBest()) {
+      if (!tracked.has(e.pairId)) continue;
       const live = await repo.recentLiveError({ pairId: e.pairId, interval: e.interval, algorithm: e.algorithm, modelRunId: e.bestRunId, limit: window });
       const base = { pair: e.altname, interval: intervalLabel(e.interval), runId: e.bestRunId, algorithm: e.algorithm, samples: live.n, liveMae: fin(live.mae), walkForwardMae: fin(e.testMae) };
       if (live.n < minSamples || live.mae === null || e.testMae === null) {
