@@ -193,6 +193,19 @@ export async function startHello(): Promise<{ url: string; pid: number; stop(): 
   return { url, pid: child.pid!, stop: () => stopChild(child, exited) };
 }
 
+/** The embedded Postgres serving a data dir: its postmaster and the postmaster's children. */
+export function postgresPids(dataDir: string): number[] {
+  try {
+    const ps = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout;
+    const rows = ps.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r.length >= 3);
+    const pm = rows.find((r) => r.slice(2).join(' ').includes('postgres') && r.slice(2).join(' ').includes(dataDir));
+    if (!pm) return [];
+    return [Number(pm[0]), ...rows.filter((r) => r[1] === pm[0]).map((r) => Number(r[0]))];
+  } catch {
+    return [];
+  }
+}
+
 /** Resident memory of a process in MB (VmRSS), Linux only. */
 export async function rssMb(pid: number): Promise<number | null> {
   try {
