@@ -7,9 +7,9 @@
  * Figures go to bench/results/<bench>.json; docs/performance.md holds the latest published ones.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { machine, readResults, table, type Figure } from './lib/figures.js';
+import { machine, markdown, readResults, RESULTS_DIR, table, type Figure } from './lib/figures.js';
 import { buildDist, ROOT } from './lib/server.js';
 
 interface Bench {
@@ -107,7 +107,12 @@ for (const b of chosen) {
   const started = new Date();
   const { code, out } = await run(b.file, env);
   const written = readResults(b.name);
-  const figures = written && new Date(written.at) >= started ? written.figures : b.parse ? b.parse(out) : [];
+  const fresh = written && new Date(written.at) >= started ? written.figures : undefined;
+  const figures = fresh ?? (b.parse ? b.parse(out) : []);
+  if (!fresh && figures.length) {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(results, JSON.stringify({ bench: b.name, machine: machine(), at: new Date().toISOString(), figures }, null, 2) + '\n');
+  }
   if (code !== 0) {
     failures.push(`bench:${b.name} exited with ${code}`);
     if (figures.length === 0) all.push({ bench: b.name, name: b.name, value: null, unit: '', pass: null, note: `exited with ${code}; see its output above` });
@@ -123,5 +128,8 @@ const na = all.filter((f) => f.value === null);
 console.log(`\n${all.filter((f) => f.pass === true).length} goal(s) met, ${missed.length} missed, ${na.length} not measured`);
 for (const f of [...missed, ...na]) if (f.note) console.log(`  ${f.bench} / ${f.name}: ${f.note}`);
 if (failures.length) console.log(failures.join('\n'));
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(path.join(RESULTS_DIR, 'summary.md'), `Machine: ${machine()}\n\n${markdown(all)}\n`);
+console.log(`\nMarkdown for docs/performance.md: ${path.relative(ROOT, path.join(RESULTS_DIR, 'summary.md'))}`);
 // Missed goals are figures, not failures; a bench that crashed is.
 process.exit(failures.length ? 1 : 0);

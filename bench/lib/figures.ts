@@ -48,6 +48,24 @@ export function table(figures: readonly Figure[], withBench = false): string {
   return formatTable(head, rows);
 }
 
+/** The figures as a Markdown table, for docs/performance.md. */
+export function markdown(figures: readonly Figure[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = figures.map((f) =>
+    [
+      f.bench,
+      f.name,
+      f.value === null ? `n/a${f.note ? ` (${f.note})` : ''}` : fmt(f.value, f.unit),
+      f.reference ?? '',
+      f.goal ?? '',
+      f.pass === null ? (f.value === null ? 'n/a' : '') : f.pass ? 'met' : '**missed**',
+    ]
+      .map(esc)
+      .join(' | '),
+  );
+  return ['| bench | figure | value | reference | goal | result |', '|---|---|---|---|---|---|', ...rows.map((r) => `| ${r} |`)].join('\n');
+}
+
 /** Prints the figures and writes them to bench/results/<bench>.json. */
 export function report(bench: string, figures: Figure[]): void {
   console.log(`\n${bench}: ${machine()}\n`);
