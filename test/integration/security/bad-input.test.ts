@@ -220,7 +220,7 @@ describe('bad input on every route', () => {
       // 2. hostile query strings (GET routes: unknown names may be ignored; known ones must be checked)
       if (!write) {
         for (const q of queries) {
-          const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+          const qs = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
           await send({ method: route.method, url: `${url}?${qs}`, headers: auth, mustRefuse: false, note: `query ${qs.slice(0, 80)}` });
         }
         await send({ method: route.method, url: `${url}?limit=1&limit=2&offset=-1&from=2024-02-30&to=%ff`, headers: auth, mustRefuse: false, note: 'repeated and broken query values' });
