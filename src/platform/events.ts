@@ -17,7 +17,7 @@ export interface EventMap {
   /** a model run finished (trained or failed) */
   'model.trained': { pairId: number; interval: number; modelRunId: number; algorithm: string; status: string; isBest: boolean };
   /** a suspicious access pattern was detected */
-  'access.anomaly': { kind: string; subject: string; detail: string };
+  'access.anomaly': { kind: string; subject: string; detail: string; /** unique per recorded anomaly (its block row) */ id?: string };
   /** an alert rule fired and its notification was stored (ids as strings: they are bigints) */
   'notification.created': { userId: number; notificationId: string; ruleId: number | null; kind: string; eventKey: string };
 }

@@ -215,6 +215,9 @@ export function createAlertsRepo(prisma: PrismaClient) {
     },
 
     // ---------------------------------------------------------------- inbox
+    async adminIds(tx: Tx): Promise<number[]> {
+      return (await tx.user.findMany({ where: { role: 'admin' }, select: { id: true } })).map((u) => u.id);
+    },
     /** Inserts a notification unless (userId, eventKey) exists; returns its id, or null for a duplicate. */
     async insertNotification(
       tx: Tx,

@@ -129,6 +129,17 @@ export function createAlertsModule(deps: AlertsModuleDeps): AlertsModule {
         events.on('prediction.made', (e) => evaluation.onPredictionMade(e)),
         events.on('predictions.scored', (e) => evaluation.onPredictionsScored(e)),
         events.on('candles.anomaly', (e) => evaluation.onAnomaly(e)),
+        events.on('access.anomaly', (e) =>
+          notifier.notifyAdmins(
+            {
+              eventKey: `access-anomaly:${e.id ?? `${e.kind}:${e.subject}:${clock.now().toISOString().slice(0, 13)}`}`,
+              title: `Access anomaly: ${e.kind.replace(/_/g, ' ')}`,
+              body: e.detail,
+              data: { kind: e.kind, subject: e.subject },
+            },
+            clock.now(),
+          ),
+        ),
       );
       dispatcher.start();
     },

@@ -55,6 +55,23 @@ export function createNotifier(deps: NotifierDeps) {
       return { userId: rule.userId, notificationId: id, ruleId: rule.id, kind: rule.kind, eventKey: ev.eventKey, deliveries: rows.length };
     },
 
+    /**
+     * An access anomaly (failed-login burst, key spread, request-rate spike) goes to every
+     * admin's inbox once: the event key is the anomaly's own id, so a re-delivery adds nothing.
+     */
+    async notifyAdmins(ev: { eventKey: string; title: string; body: string; data?: unknown }, now: Date): Promise<number> {
+      const ids = await repo.transaction(async (tx) => {
+        const created: { userId: number; id: bigint }[] = [];
+        for (const userId of await repo.adminIds(tx)) {
+          const id = await repo.insertNotification(tx, { userId, ruleId: null, eventKey: ev.eventKey, title: ev.title, body: ev.body, data: ev.data ?? null, createdAt: now, readAt: null });
+          if (id !== null) created.push({ userId, id });
+        }
+        return created;
+      });
+      for (const c of ids) deps.events.emit('notification.created', { userId: c.userId, notificationId: String(c.id), ruleId: null, kind: 'access_anomaly', eventKey: ev.eventKey });
+      return ids.length;
+    },
+
     /** After the transaction committed. */
     committed(created: readonly CreatedNotification[]): void {
       if (created.some((c) => c.deliveries > 0)) deps.nudge();

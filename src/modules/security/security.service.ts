@@ -129,7 +129,7 @@ export function createSecurityService(deps: SecurityServiceDeps) {
       success: false,
       details: { ...a.details, blocked: block, until: row.until.toISOString(), blockId: row.id },
     });
-    events.emit('access.anomaly', { kind: a.rule, subject: a.subject, detail: block ? `${a.detail}; blocked until ${row.until.toISOString()}` : a.detail });
+    events.emit('access.anomaly', { id: String(row.id), kind: a.rule, subject: a.subject, detail: block ? `${a.detail}; blocked until ${row.until.toISOString()}` : a.detail });
     return true;
   }
 

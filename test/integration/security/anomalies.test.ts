@@ -65,6 +65,12 @@ describe('access anomalies on simulated bursts', () => {
     assert.equal(entries[0].details.blocked, true);
     assert.equal(entries[0].details.failures, 6);
     assert.ok(seen.some((e) => e.kind === 'anomaly.login_burst_ip' && e.subject === ip && /blocked until/.test(e.detail)));
+    // Admins are told in their inbox, once.
+    await app.running.app.events.drain();
+    const inbox: any = await (await app.fetch('/api/alerts/notifications?unread=true', { token: admin.token })).json();
+    const items: any[] = Array.isArray(inbox) ? inbox : (inbox.items ?? inbox.notifications ?? []);
+    const told = items.filter((n) => /Access anomaly/.test(n.title) && n.body.includes(ip));
+    assert.equal(told.length, 1, 'one inbox notice for the admin');
 
     // Blocked on the API (JSON) and the pages (HTML), even for a correct login; others are not.
     const api = await app.fetch('/api/auth/protected', { headers: { 'x-forwarded-for': ip } });
