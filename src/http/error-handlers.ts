@@ -47,6 +47,15 @@ export function pageErrorHandler(log: Logger, onServerError?: (where: string) =>
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) if (k !== 'WWW-Authenticate') res.setHeader(k, v);
     const isHtmx = req.get('HX-Request') === 'true';
     res.vary('HX-Request');
+    // A signed-out visitor on any page is sent to log in and back, whichever module owns the page.
+    if (err.status === 401 && (req.method === 'GET' || req.method === 'HEAD')) {
+      const login = `/login?next=${encodeURIComponent(req.originalUrl)}`;
+      if (isHtmx) {
+        res.setHeader('HX-Redirect', login);
+        return res.status(204).end();
+      }
+      return res.redirect(303, login);
+    }
     const locals = {
       status: err.status,
       title: err.status === 404 ? 'Not found' : err.status === 403 ? 'Forbidden' : err.status >= 500 ? 'Something went wrong' : 'Request refused',

@@ -56,6 +56,17 @@ describe('the HTTP skeleton on a real Postgres', () => {
     assert.match(await r.text(), /404/);
   });
 
+  test('a signed-out visitor on any admin page is sent to log in and back', async () => {
+    for (const path of ['/admin/logs', '/admin/security?x=1']) {
+      const r = await app.fetch(path);
+      assert.equal(r.status, 303, path);
+      assert.equal(r.headers.get('location'), `/login?next=${encodeURIComponent(path)}`);
+      // htmx sends the page it is on; that is where the visitor comes back to
+      const hx = await app.fetch(path, { headers: { 'HX-Request': 'true', 'HX-Current-URL': new URL(path, app.url).toString() } });
+      assert.equal(hx.headers.get('hx-redirect'), `/login?next=${encodeURIComponent(path)}`);
+    }
+  });
+
   test('the log lines are JSON and carry the request id', async () => {
     await app.fetch('/api/nope', { headers: { 'X-Request-Id': 'log-line-check-1' } });
     const line = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.requestId === 'log-line-check-1' || (o.req as { id?: string } | undefined)?.id === 'log-line-check-1');
