@@ -308,6 +308,24 @@ export function createMarketRepo(prisma: PrismaClient) {
       return rows.map(toStored);
     },
 
+    /**
+     * The newest `perPair` candles before `to` of each pair, newest first, in ONE query (a
+     * LATERAL probe of the primary key per pair): what pages that list pairs need without N+1.
+     */
+    async recentExactCandlesMany(pairIds: readonly number[], interval: number, to: number, perPair: number): Promise<Map<number, StoredCandle[]>> {
+      const out = new Map<number, StoredCandle[]>(pairIds.map((id) => [id, []]));
+      if (pairIds.length === 0) return out;
+      const rows = await prisma.$queryRaw<(RawExactRow & { pairId: number })[]>`
+        SELECT p.id AS "pairId", c.* FROM unnest(${[...pairIds]}::int[]) AS p(id)
+        CROSS JOIN LATERAL (
+          SELECT extract(epoch FROM "time")::float8 AS t, open::text AS open, high::text AS high, low::text AS low, close::text AS close,
+                 volume::text AS volume, trades, vwap::text AS vwap, source::text AS source, anomaly, "anomalyReason"
+          FROM candles WHERE "pairId" = p.id AND "interval" = ${interval}::int AND "time" < to_timestamp(${to}::float8)
+          ORDER BY "time" DESC LIMIT ${perPair}::int8) c`;
+      for (const r of rows) out.get(r.pairId)?.push(toStored(r));
+      return out;
+    },
+
     /** Float candles for analysis and models, ascending. */
     async floatCandles(pairId: number, interval: number, range: CandleRange & { limit?: number }): Promise<Candle[]> {
       const from = lo(range.from);

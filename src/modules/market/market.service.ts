@@ -16,6 +16,14 @@ import type { BackfillRow } from './market.repo.js';
 
 export type MarketPair = PairRow;
 
+export interface LatestPrice {
+  price: number;
+  time: number;
+  change24h: number | null;
+  change24hPct: number | null;
+  interval: number;
+}
+
 export interface HistoryPage {
   candles: StoredCandle[];
   /** cursor of the page after this one (ascending), if there is one */
@@ -223,8 +231,15 @@ export function createMarketService(deps: MarketServiceDeps) {
       interval = 1440;
       rows = await repo.exactCandles(pair.id, 1440, { to: openTime(1440), limit: 2, order: 'desc' });
     }
+    const t = tickerFromRows(pair, interval, rows, note);
+    if (!t) throw new NotFoundError(`No candles are stored for ${pair.altname}${note ? ` and Kraken's ticker is unavailable (${note})` : ''}`, 'no_data');
+    return t;
+  }
+
+  /** The stored ticker from a pair's newest candles (newest first): 25 hourly or 2 daily. */
+  function tickerFromRows(pair: MarketPair, interval: number, rows: readonly StoredCandle[], note?: string): (TickerInfo & { interval: number }) | null {
     const latest = rows[0];
-    if (!latest) throw new NotFoundError(`No candles are stored for ${pair.altname}${note ? ` and Kraken's ticker is unavailable (${note})` : ''}`, 'no_data');
+    if (!latest) return null;
     const step = interval * 60;
     // the candle that closed 24 h before the latest one did, if stored
     const dayAgo = rows.find((r) => r.time === latest.time - 86400);
@@ -377,7 +392,22 @@ export function createMarketService(deps: MarketServiceDeps) {
     },
 
     /** Latest stored price and its 24 h change, without calling Kraken (hourly candles if stored, else daily). */
-    async latestPrice(ref: number | string): Promise<{ price: number; time: number; change24h: number | null; change24hPct: number | null; interval: number } | null> {
+    /** latestPrice for many pairs at once, in two queries whatever their number (pages list pairs). */
+    async latestPrices(pairs: readonly MarketPair[]): Promise<Map<number, LatestPrice | null>> {
+      const ids = pairs.map((p) => p.id);
+      const hourly = await repo.recentExactCandlesMany(ids, 60, openTime(60), 25);
+      const needDaily = ids.filter((id) => (hourly.get(id)?.length ?? 0) === 0);
+      const daily = await repo.recentExactCandlesMany(needDaily, 1440, openTime(1440), 2);
+      const out = new Map<number, LatestPrice | null>();
+      for (const p of pairs) {
+        const h = hourly.get(p.id) ?? [];
+        const t = h.length ? tickerFromRows(p, 60, h) : tickerFromRows(p, 1440, daily.get(p.id) ?? []);
+        out.set(p.id, t ? { price: t.price, time: t.time, change24h: t.change24h, change24hPct: t.change24hPct, interval: t.interval } : null);
+      }
+      return out;
+    },
+
+    async latestPrice(ref: number | string): Promise<LatestPrice | null> {
       const pair = await resolvePair(ref);
       try {
         const t = await storedTicker(pair);

@@ -30,12 +30,14 @@ export function createHomeRouter(deps: PageRouteDeps): Router {
 async function watch(deps: PageRouteDeps) {
   const market = deps.market!;
   const pairs = await market.service.listPairs();
+  // one batched read of every pair's latest price (no query per pair)
+  const prices = await market.service.latestPrices(pairs);
   return Promise.all(
     pairs.map(async (p) => {
       // the daily series when the pair has one (the original's horizon), else hourly
       const interval = p.intervals.includes(1440) ? 1440 : 60;
       const [latest, prediction] = await Promise.all([
-        market.service.latestPrice(p.id),
+        prices.get(p.id) ?? null,
         deps.predictions ? deps.predictions.latestPrediction(p.altname, interval).catch((err: unknown) => (err instanceof AppError && err.status === 404 ? null : Promise.reject(err))) : null,
       ]);
       return { pair: p, interval, latest, prediction };
