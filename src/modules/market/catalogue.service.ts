@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../platform/clock.js';
 import { ServiceUnavailableError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
-import { assetPairsResultSchema } from './kraken/kraken.schemas.js';
+import { assetPairsResultSchema, toAssetPairs } from './kraken/kraken.schemas.js';
 import { PairCatalogue, type KrakenApi, type KrakenAssetPair } from './kraken/index.js';
 import type { MarketRepo } from './market.repo.js';
 
@@ -40,20 +40,7 @@ export interface CatalogueDeps {
 /** Parses an AssetPairs answer body (`{error, result}`) or a bare `result` object. */
 export function parseAssetPairs(body: unknown): KrakenAssetPair[] {
   const result = body && typeof body === 'object' && 'result' in body ? (body as { result: unknown }).result : body;
-  const parsed = assetPairsResultSchema.parse(result);
-  return Object.entries(parsed).map(([key, p]) => ({
-    key,
-    altname: p.altname,
-    wsname: p.wsname ?? null,
-    base: p.base,
-    quote: p.quote,
-    pairDecimals: p.pair_decimals,
-    lotDecimals: p.lot_decimals,
-    costDecimals: p.cost_decimals ?? null,
-    tickSize: p.tick_size ?? null,
-    orderMin: p.ordermin ?? null,
-    status: p.status ?? null,
-  }));
+  return toAssetPairs(assetPairsResultSchema.parse(result));
 }
 
 interface StoredValue {

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../../../platform/clock.js';
 import { classifyKrakenErrors, KrakenError, type KrakenErrorKind } from './kraken.errors.js';
 import {
   assetPairsResultSchema,
+  toAssetPairs,
   cursorSchema,
   envelopeSchema,
   ohlcRowSchema,
@@ -134,19 +135,7 @@ export class KrakenHttpClient implements KrakenApi {
     const result = await this.call('AssetPairs', {});
     const parsed = assetPairsResultSchema.safeParse(result);
     if (!parsed.success) throw this.shapeError('AssetPairs', undefined, parsed.error.issues[0]);
-    return Object.entries(parsed.data).map(([key, p]) => ({
-      key,
-      altname: p.altname,
-      wsname: p.wsname ?? null,
-      base: p.base,
-      quote: p.quote,
-      pairDecimals: p.pair_decimals,
-      lotDecimals: p.lot_decimals,
-      costDecimals: p.cost_decimals ?? null,
-      tickSize: p.tick_size ?? null,
-      orderMin: p.ordermin ?? null,
-      status: p.status ?? null,
-    }));
+    return toAssetPairs(parsed.data);
   }
 
   /** The AssetPairs catalogue, fetched once and cached for catalogueTtlMs. */

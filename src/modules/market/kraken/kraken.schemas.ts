@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isDecimal } from '../candles/decimal.js';
+import type { KrakenAssetPair } from './kraken.types.js';
 
 export const envelopeSchema = z.object({
   error: z.array(z.string()),
@@ -27,6 +28,23 @@ export const assetPairSchema = z.object({
 });
 
 export const assetPairsResultSchema = z.record(z.string(), assetPairSchema);
+
+/** AssetPairs' `result`, already validated, as our pair entries (one mapping for every caller). */
+export function toAssetPairs(result: z.infer<typeof assetPairsResultSchema>): KrakenAssetPair[] {
+  return Object.entries(result).map(([key, p]) => ({
+    key,
+    altname: p.altname,
+    wsname: p.wsname ?? null,
+    base: p.base,
+    quote: p.quote,
+    pairDecimals: p.pair_decimals,
+    lotDecimals: p.lot_decimals,
+    costDecimals: p.cost_decimals ?? null,
+    tickSize: p.tick_size ?? null,
+    orderMin: p.ordermin ?? null,
+    status: p.status ?? null,
+  }));
+}
 
 /** [time, open, high, low, close, vwap, volume, count] */
 export const ohlcRowSchema = z.tuple([z.number().int(), decimalString, decimalString, decimalString, decimalString, decimalString, decimalString, z.number().int().nonnegative()]);
