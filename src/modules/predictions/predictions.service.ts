@@ -69,6 +69,29 @@ export interface PredictOutcome {
 const toDate = (t: number) => new Date(t * 1000);
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
+/** What a model predicted, as the row stored for it: one mapping for live and backtest points. */
+type PredictedPoint = Pick<BacktestPoint, 'baseTime' | 'baseClose' | 'targetTime' | 'predictedReturn' | 'value' | 'lower80' | 'upper80' | 'lower95' | 'upper95' | 'naiveValue'>;
+function predictionRow(pair: PairRef, interval: number, run: RunSummary, kind: 'live' | 'backtest', madeAt: Date, p: PredictedPoint): NewPrediction {
+  return {
+    pairId: pair.id,
+    interval,
+    modelRunId: run.id,
+    algorithm: run.algorithm,
+    kind,
+    madeAt,
+    baseTime: toDate(p.baseTime),
+    baseClose: p.baseClose,
+    targetTime: toDate(p.targetTime),
+    predictedReturn: p.predictedReturn,
+    value: p.value,
+    lower80: p.lower80,
+    upper80: p.upper80,
+    lower95: p.lower95,
+    upper95: p.upper95,
+    naiveValue: p.naiveValue,
+  };
+}
+
 export function createPredictionsService(deps: PredictionsServiceDeps) {
   const { repo, registry, market, events, metrics, clock } = deps;
   const log = deps.log;
@@ -103,24 +126,7 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
 
   async function rowFor(pair: PairRef, interval: number, run: RunSummary, model: LoadedPipeline, candles: readonly Candle[], madeAt: Date): Promise<NewPrediction> {
     const p = await predictAfterLast(model, candles, deps.backtestPool, deps.inlinePredictionMaxCandles);
-    return {
-      pairId: pair.id,
-      interval,
-      modelRunId: run.id,
-      algorithm: run.algorithm,
-      kind: 'live',
-      madeAt,
-      baseTime: toDate(p.baseTime),
-      baseClose: p.baseClose,
-      targetTime: toDate(p.targetTime),
-      predictedReturn: p.predictedReturn,
-      value: p.value,
-      lower80: p.lower80,
-      upper80: p.upper80,
-      lower95: p.lower95,
-      upper95: p.upper95,
-      naiveValue: p.naiveValue,
-    };
+    return predictionRow(pair, interval, run, 'live', madeAt, p);
   }
 
   /**
@@ -379,22 +385,7 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         pts.map((p) => {
           const actual = p.actualValue;
           return {
-            pairId: pair.id,
-            interval,
-            modelRunId: run.id,
-            algorithm: run.algorithm,
-            kind: 'backtest' as const,
-            madeAt,
-            baseTime: toDate(p.baseTime),
-            baseClose: p.baseClose,
-            targetTime: toDate(p.targetTime),
-            predictedReturn: p.predictedReturn,
-            value: p.value,
-            lower80: p.lower80,
-            upper80: p.upper80,
-            lower95: p.lower95,
-            upper95: p.upper95,
-            naiveValue: p.naiveValue,
+            ...predictionRow(pair, interval, run, 'backtest', madeAt, p),
             actual,
             error: actual === null ? null : actual - p.value,
             absError: actual === null ? null : Math.abs(actual - p.value),
