@@ -11,6 +11,7 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnReady, type ServerProcess } from '../../test/support/process.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ADMIN = { username: 'loadadmin', password: 'Load test passphrase 42!' };
@@ -89,40 +90,12 @@ export function runtimes(): Runtime[] {
 
 export const RUNTIME_LABEL: Record<Runtime, string> = { tsx: 'npm start (tsx)', dist: 'npm run start:prod (compiled)' };
 
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  readyMs: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+export type { ServerProcess };
 
 /** Spawns the server like `npm start` (tsx) or `npm run start:prod` (dist) and waits for its ready line. */
-export async function spawnCandlecast(env: Record<string, string>, runtime: Runtime = 'tsx', timeoutMs = 120_000): Promise<ServerProcess> {
-  const t0 = performance.now();
+export function spawnCandlecast(env: Record<string, string>, runtime: Runtime = 'tsx', timeoutMs = 120_000): Promise<ServerProcess> {
   const args = runtime === 'tsx' ? ['--import', 'tsx', 'src/server.ts'] : [path.join(DIST_DIR, 'src', 'server.js')];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const onData = () => {
-      const m = /candlecast is ready: open (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before ready:\n${out}`));
-    });
-  });
-  return { child, url, readyMs: Math.round(performance.now() - t0), output: () => out, exited };
+  return spawnReady(args, { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env }, timeoutMs);
 }
 
 export interface BenchServer {

@@ -12,13 +12,10 @@ export interface ServerProcess {
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/** Spawns `node <args>` in the project root and waits for the server's "ready" line. */
+export async function spawnReady(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', SCHEDULER_ENABLED: 'false', KRAKEN_API_URL: 'http://127.0.0.1:9/0/public', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -40,4 +37,13 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
     });
   });
   return { child, url, readyMs: Math.round(performance.now() - t0), output: () => out, exited };
+}
+
+/** `src/server.ts` under tsx with test defaults (port 0, scheduler off, Kraken unreachable). */
+export function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  return spawnReady(
+    ['--import', 'tsx', 'src/server.ts'],
+    { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', SCHEDULER_ENABLED: 'false', KRAKEN_API_URL: 'http://127.0.0.1:9/0/public', ...env },
+    timeoutMs,
+  );
 }
