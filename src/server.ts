@@ -21,7 +21,15 @@ async function main(): Promise<void> {
   process.stderr.write(`\ncandlecast is ready: open ${url}  (started in ${(timings.totalMs / 1000).toFixed(2)} s)\n\n`);
 
   let exitCode = 0;
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal while stopping must not fall back to Node's default (death by signal,
+    // no exit code, in-flight work cut): the first one's shutdown is already bounded.
+    if (stopping) {
+      log.warn({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
     const hard = setTimeout(() => {
       log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'graceful shutdown timed out; exiting');
       process.exit(1);
@@ -35,8 +43,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   process.on('unhandledRejection', (reason) => {
     log.error({ err: reason }, 'unhandled promise rejection');
   });
