@@ -26,3 +26,25 @@ export type { SuiteInput, WorkerTask, WorkerTaskResult } from './tasks.js';
 export { createWorkerPool, runInWorker } from './worker-pool.js';
 export type { RunInWorkerOptions, WorkerPool } from './worker-pool.js';
 export { createRng } from './rng.js';
+export {
+  bandScores,
+  blockBootstrap,
+  blockBootstrapIndices,
+  coverage,
+  dieboldMariano,
+  directionWithInterval,
+  mae,
+  mase,
+  meanWidth,
+  naiveInSampleMae,
+  normalQuantile,
+  pinballLoss,
+  regularizedIncompleteBeta,
+  rmse,
+  scorecard,
+  skillWithInterval,
+  studentTCdf,
+  wilsonInterval,
+  winklerScore,
+} from './scorecard.js';
+export type { Bands, BandScores, BootstrapInterval, BootstrapOptions, DmAlternative, DmResult, ForecasterScores, ProportionInterval, Scorecard, ScorecardInput } from './scorecard.js';
