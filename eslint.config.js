@@ -1,32 +1,7 @@
 // @ts-check
-import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-/**
- * candlecast/module-boundaries: a capability module (src/modules/<name>/) is used only through
- * its index.ts. Importing another module's internal file is an error, from anywhere.
- */
-const moduleBoundaries = {
-  meta: { type: 'problem', messages: { internal: "Import '{{target}}' through src/modules/{{mod}}/index.ts, not its internal file." }, schema: [] },
-  create(context) {
-    const file = context.filename;
-    const modulesRoot = path.join(context.cwd, 'src', 'modules') + path.sep;
-    const ownModule = file.startsWith(modulesRoot) ? file.slice(modulesRoot.length).split(path.sep)[0] : undefined;
-    function check(node) {
-      const spec = node.source && node.source.value;
-      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
-      const target = path.resolve(path.dirname(file), spec);
-      if (!target.startsWith(modulesRoot)) return;
-      const rel = target.slice(modulesRoot.length).split(path.sep);
-      const mod = rel[0];
-      if (mod === ownModule) return;
-      const isIndex = rel.length === 1 || (rel.length === 2 && /^index\.(js|ts)$/.test(rel[1]));
-      if (!isIndex) context.report({ node: node.source, messageId: 'internal', data: { target: spec, mod } });
-    }
-    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: (n) => check({ source: n.source }) };
-  },
-};
+import { moduleBoundaries } from './eslint-rules/module-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'bench/results/**', 'src/generated/**', 'public/vendor/**', '.data/**', 'test-results/**'] },
