@@ -113,38 +113,95 @@ export class WebhookTargetRefused extends Error {
   }
 }
 
+/**
+ * Where a webhook may not go: every range that is not ordinary public unicast. IPv4 and IPv6
+ * rules sit in one node BlockList; IPv6 forms that carry an IPv4 address (mapped, compatible,
+ * translated, 6to4) are judged by the IPv4 address inside them, so `::ffff:7f00:1` or
+ * `2002:7f00:1::` cannot reach loopback by another spelling.
+ */
 const privateRanges = new net.BlockList();
 for (const [addr, bits] of [
-  ['0.0.0.0', 8],
+  ['0.0.0.0', 8], // "this network"
   ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
+  ['100.64.0.0', 10], // CGNAT
   ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
+  ['169.254.0.0', 16], // link-local, cloud metadata
   ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // TEST-NET-1 (documentation)
+  ['192.88.99.0', 24], // 6to4 relay anycast (deprecated)
   ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // TEST-NET-2 (documentation)
+  ['203.0.113.0', 24], // TEST-NET-3 (documentation)
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, broadcast
 ] as const)
   privateRanges.addSubnet(addr, bits, 'ipv4');
 for (const [addr, bits] of [
   ['::', 128],
   ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
+  ['64:ff9b::', 96], // NAT64: a gateway would translate it to any IPv4 address, internal ones included
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['100::', 64], // discard-only
+  ['2001::', 32], // Teredo (the IPv4 inside is obfuscated; no webhook needs it)
+  ['2001:db8::', 32], // documentation
+  ['3fff::', 20], // documentation (RFC 9637)
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['fec0::', 10], // site-local (deprecated)
+  ['ff00::', 8], // multicast
 ] as const)
   privateRanges.addSubnet(addr, bits, 'ipv6');
 
-/** True for loopback, private, link-local, CGNAT, multicast and unspecified addresses (IPv4-mapped IPv6 included). */
+/** The eight 16-bit groups of an IPv6 address (zone id dropped, trailing dotted IPv4 allowed); null if malformed. */
+function ipv6Groups(ip: string): number[] | null {
+  let s = ip.split('%')[0]!.toLowerCase();
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (dotted) {
+    if (net.isIP(dotted[2]!) !== 4) return null;
+    const b = dotted[2]!.split('.').map(Number);
+    s = `${dotted[1]}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 1 ? head.length !== 8 : fill < 1) return null;
+  const groups = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
+  return groups.some(Number.isNaN) ? null : groups;
+}
+
+const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+/** The IPv4 address an IPv6 address stands for, when it is a form that embeds one. */
+export function embeddedIPv4(ip: string): string | undefined {
+  const g = ipv6Groups(ip);
+  if (!g) return undefined;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!); // ::ffff:a.b.c.d   IPv4-mapped
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!); // ::ffff:0:a.b.c.d   IPv4-translated
+  if (zeros(0, 6)) return v4(g[6]!, g[7]!); // ::a.b.c.d   IPv4-compatible (deprecated); also :: and ::1
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!); // 2002:aabb:ccdd::/48   6to4
+  return undefined;
+}
+
+/**
+ * True for every address a webhook must not reach: loopback, private, link-local, CGNAT,
+ * multicast, unspecified, reserved, documentation, NAT64 and Teredo, and any IPv6 form whose
+ * embedded IPv4 address is one of those. Anything that is not an IP address counts as private.
+ */
 export function isPrivateAddress(ip: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return privateRanges.check(mapped[1]!, 'ipv4');
-  const family = net.isIP(ip);
+  const family = net.isIP(ip.split('%')[0]!);
   if (family === 4) return privateRanges.check(ip, 'ipv4');
-  if (family === 6) return privateRanges.check(ip, 'ipv6');
-  return true;
+  if (family !== 6) return true;
+  const plain = ip.split('%')[0]!;
+  if (plain === '::' || plain === '::1') return true;
+  const inner = embeddedIPv4(plain);
+  if (inner !== undefined && privateRanges.check(inner, 'ipv4')) return true;
+  return privateRanges.check(plain, 'ipv6');
 }
 
 function hostOf(u: URL): string {
@@ -177,18 +234,19 @@ export function createHttpTransport(opts: { allowPrivate: boolean; maxResponseBy
   const resolve = opts.resolve ?? systemResolver;
   // Checks every address the name resolves to before connecting to one of them: the check and
   // the connection use the same answer, so a DNS rebinding between the two cannot slip through.
+  // A name that does not resolve and a name that resolves to a private address get the same
+  // answer, so a test send cannot be used to map which internal names exist.
+  const unreachable = (hostname: string) => new WebhookTargetRefused(`refused: ${hostname} does not resolve to a public address`) as NodeJS.ErrnoException;
   const guardedLookup = ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
     resolve(hostname).then(
       (list) => {
-        if (!opts.allowPrivate && list.some((a) => isPrivateAddress(a.address))) {
-          return callback(new WebhookTargetRefused(`refused: ${hostname} resolves to a private address`) as NodeJS.ErrnoException, '', 4);
-        }
+        if (!opts.allowPrivate && (list.length === 0 || list.some((a) => isPrivateAddress(a.address)))) return callback(unreachable(hostname), '', 4);
         const usable = options.family === 4 || options.family === 6 ? list.filter((a) => a.family === options.family) : list;
-        if (usable.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
+        if (usable.length === 0) return callback(opts.allowPrivate ? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }) : unreachable(hostname), '', 4);
         if (options.all) return callback(null, usable);
         callback(null, usable[0]!.address, usable[0]!.family);
       },
-      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+      (err: NodeJS.ErrnoException) => callback(opts.allowPrivate ? err : unreachable(hostname), '', 4),
     );
   }) as unknown as net.LookupFunction;
 

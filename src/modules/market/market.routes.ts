@@ -7,6 +7,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { requireRole, requireUser } from '../../http/auth-context.js';
 import { parse } from '../../http/validate.js';
 import { ValidationError } from '../../platform/errors.js';
+import { csvLine } from '../../platform/csv.js';
 import type { BackfillService } from './backfill.service.js';
 import { intervalLabel } from './candle-store.js';
 import type { ImportService } from './import.service.js';
@@ -113,14 +114,11 @@ function ingestRunJson(r: IngestRunRow) {
 
 const CSV_COLUMNS = ['dtutc', 'time', 'open', 'high', 'low', 'close', 'volume', 'trades', 'vwap', 'anomaly', 'anomaly_reason'];
 
-function csvCell(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-function toCsv(candles: StoredCandle[]): string {
+/** Candles as CSV; every cell goes through the shared writer, so no text cell can start a formula. */
+export function toCsv(candles: StoredCandle[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const c of candles) {
-    lines.push([iso(c.time), String(c.time), c.open, c.high, c.low, c.close, c.volume, String(c.trades), c.vwap ?? '', String(c.anomaly), csvCell(c.anomalyReason ?? '')].join(','));
+    lines.push(csvLine([iso(c.time), c.time, c.open, c.high, c.low, c.close, c.volume, c.trades, c.vwap ?? '', c.anomaly, c.anomalyReason ?? '']));
   }
   return lines.join('\n') + '\n';
 }

@@ -6,6 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../platform/errors.js';
+import { csvCell } from '../../platform/csv.js';
 import { intervalName, parseInterval, type IntervalMinutes } from '../../platform/candle.js';
 import { predictionsQuery, type PredictionsFacade } from '../predictions/index.js';
 import { chartTime, jsonForScript } from './analysis.js';
@@ -42,13 +43,6 @@ export function pickPerTarget(rows: readonly PredictionJson[]): PredictionJson[]
   return [...byTarget.values()].sort((a, b) => a.target_time.localeCompare(b.target_time));
 }
 
-export const csvCell = (v: unknown): string => {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  // quote when needed; a leading = + - @ is neutralised so spreadsheets do not run it as a formula
-  const safe = /^[=+\-@]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
 
 export function createPredictionsPagesRouter(deps: PageRouteDeps & { market: PagesMarket; predictions: PredictionsFacade }): Router {
   const { market, predictions } = deps;

@@ -64,6 +64,26 @@ describe('private routes from a non-allowed address', () => {
     assert.equal((await app.fetch('/metrics', { method: 'HEAD', ...from('203.0.113.9') })).status, 404);
   });
 
+  test('Express routes /INTERNAL and /Metrics case-insensitively, so the boundary must (and does) apply to them too', async () => {
+    // A proxy rule that blocks only lower-case paths lets these through; the app is the last line.
+    for (const path of ['/METRICS', '/Metrics', '/INTERNAL/metrics', '/Internal/metrics', '/iNtErNaL/jobs']) {
+      const allowed = await app.fetch(path, from('198.51.100.77'));
+      if (!path.toLowerCase().includes('jobs')) {
+        assert.equal(allowed.status, 200, `${path} reaches the private router from an allowed address`);
+        assert.match(await allowed.text(), /# HELP/);
+      } else await allowed.text();
+      const r = await app.fetch(path, from('203.0.113.9'));
+      assert.equal(r.status, 404, path);
+      assert.doesNotMatch(await r.text(), /# HELP/, path);
+    }
+    // a write gets what a POST to a path that does not exist gets (the pages' refusal), not a job
+    const post = await app.fetch('/INTERNAL/jobs/ingest/run', { method: 'POST', ...from('203.0.113.9') });
+    const unknown = await app.fetch('/no-such-route-anywhere', { method: 'POST', ...from('203.0.113.9') });
+    assert.equal(post.status, unknown.status);
+    assert.notEqual(post.status, 202);
+    assert.ok(post.status >= 400 && post.status < 500);
+  });
+
   test('an address in INTERNAL_ALLOW_CIDRS (IPv4 or IPv6) gets through', async () => {
     assert.equal((await app.fetch('/metrics', from('198.51.100.77'))).status, 200);
     assert.equal((await app.fetch('/internal/metrics', from('2001:db8::5'))).status, 200);

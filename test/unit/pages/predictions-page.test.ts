@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { csvCell, pickPerTarget } from '../../../src/modules/pages/predictions.routes.js';
+import { pickPerTarget } from '../../../src/modules/pages/predictions.routes.js';
+import { csvCell } from '../../../src/platform/csv.js';
 
 test('CSV cells are quoted when needed and never start a spreadsheet formula', () => {
   assert.equal(csvCell(null), '');
