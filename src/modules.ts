@@ -15,6 +15,7 @@ import { createScheduler } from './modules/scheduler/index.js';
 import { createPagesModule } from './modules/pages/index.js';
 import { createSecurityModule, type SecurityHttp, type SecurityService } from './modules/security/index.js';
 import type { EventBus } from './platform/events.js';
+import { createNotifyBus, type NotifyBus } from './platform/notify-bus.js';
 
 export interface ModuleDeps extends AppDeps {
   metrics: Metrics;
@@ -30,6 +31,8 @@ export interface Services {
   alerts: Omit<AlertsModule, 'wiring'>;
   security: SecurityService;
   predictions: PredictionsFacade;
+  /** the process's LISTEN/NOTIFY bus (cache invalidation across instances) */
+  notify: NotifyBus;
   [name: string]: unknown;
 }
 
@@ -46,6 +49,16 @@ export interface BuiltModules {
 
 export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   const modules: ModuleWiring[] = [];
+  // One LISTEN connection for every module's cross-instance invalidation. Its wiring comes
+  // first, so it connects before the others start and disconnects after they stop.
+  const notify = createNotifyBus({
+    connectionString: deps.db.connectionString,
+    log: deps.log,
+    send: async (channel, payload) => {
+      await deps.db.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+  });
+  modules.push({ name: 'notify-bus', start: () => notify.start(), stop: () => notify.stop() });
   // The API's own documentation first: public, and no module's router-wide guard runs before it.
   modules.push(createApiDocsModule(deps).wiring);
   // The scheduler first, so every module can define its jobs on `scheduler.jobs` (the Jobs port);
@@ -60,13 +73,13 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;
   // Predictions (registry, training, predictions, scoring) react to market's candles and define their jobs.
-  const predictions = createPredictionsModule({ ...deps, market: market.service, jobs: scheduler.jobs, audit: auth.audit });
+  const predictions = createPredictionsModule({ ...deps, notify, market: market.service, jobs: scheduler.jobs, audit: auth.audit });
   modules.push(predictions.wiring);
   // Alerts after everything that emits what they react to (market, models, predictions).
   const alerts = createAlertsModule({ ...deps, jobs: scheduler.jobs });
   modules.push(alerts.wiring);
   const { wiring: _alertsWiring, ...alertsServices } = alerts;
-  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices, security: security.service, predictions: predictions.service };
+  const services: Services = { auth: auth.service, market: marketServices, alerts: alertsServices, security: security.service, predictions: predictions.service, notify };
   services.scheduler = scheduler.service;
   modules.push(scheduler.wiring);
   // Pages last: they read every other module's services and define none of their own.

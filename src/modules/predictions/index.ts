@@ -34,6 +34,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { EventBus } from '../../platform/events.js';
 import type { Jobs } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/log.js';
+import type { NotifyBus } from '../../platform/notify-bus.js';
 import type { MarketService } from '../market/index.js';
 import { createWorkerPool, type WorkerPool } from '../models/index.js';
 import type { Metrics } from '../monitoring/index.js';
@@ -68,6 +69,8 @@ export interface PredictionsModuleDeps {
   /** project root (for the code version: package.json and git) */
   root: string;
   instanceId: string;
+  /** the process's LISTEN/NOTIFY bus (cache invalidation across instances) */
+  notify: NotifyBus;
   market: MarketService;
   /** the scheduler's Jobs port; without it no jobs are defined and tuning is unavailable */
   jobs?: Jobs;
@@ -147,10 +150,9 @@ export function createPredictionsModule(deps: PredictionsModuleDeps): Prediction
       // Real time, in process: works with the scheduler disabled too.
       unsubscribe = events.on('candles.stored', (e) => predictions.onCandlesStored(e));
       bus = createCacheBus({
-        connectionString: db.connectionString,
+        bus: deps.notify,
         instanceId: deps.instanceId,
         log,
-        send: (payload) => repo.notify(payload),
         // another instance changed something: a best-model change also makes the latest prediction stale
         onMessage: (m) => {
           registry.onCacheMessage(m);
@@ -161,13 +163,12 @@ export function createPredictionsModule(deps: PredictionsModuleDeps): Prediction
           predictions.resync();
         },
       });
-      await bus.start();
     },
     async stop() {
       unsubscribe?.();
       await predictions.idle();
       await Promise.all([trainingPool.close(), backtestPool.close()]);
-      await bus?.stop();
+      bus?.stop();
     },
   };
   return { wiring, service };

@@ -763,12 +763,6 @@ export function createPredictionsRepo(prisma: PrismaClient) {
       const r = rows[0];
       return { n: Number(r?.n ?? 0), mae: num(r?.mae), naiveMae: num(r?.naiveMae) };
     },
-
-    // ------------------------------------------------------------ cache invalidation across instances
-
-    async notify(payload: string): Promise<void> {
-      await prisma.$queryRawUnsafe(`SELECT pg_notify($1, $2)::text AS ok`, CACHE_CHANNEL, payload);
-    },
   };
 }
 
