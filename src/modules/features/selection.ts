@@ -1,3 +1,4 @@
+import { createRng } from '../../platform/rng.js';
 import type { FeatureSelectionConfig } from './features.schemas.js';
 
 export interface FeatureRank {
@@ -86,7 +87,7 @@ export function rankByPermutation(
   const predict = fitPredict(Xtr, ytr);
   const base = mse(yte, predict(Xte));
   const repeats = opts.repeats ?? 3;
-  const rand = mulberry32(opts.seed ?? 1);
+  const rand = createRng(opts.seed ?? 1);
   const scores: number[] = [];
   for (let j = 0; j < names.length; j++) {
     let inc = 0;
@@ -112,18 +113,6 @@ function mse(a: readonly number[], b: readonly number[]): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return s / a.length;
-}
-
-/** Small seeded PRNG; the models module has its own copy of the same generator for its RNG needs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The best `topK` features, minus those scoring under `minScore`; never empty. */

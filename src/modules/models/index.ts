@@ -25,7 +25,7 @@ export { runTask } from './tasks.js';
 export type { SuiteInput, WorkerTask, WorkerTaskResult } from './tasks.js';
 export { createWorkerPool, runInWorker } from './worker-pool.js';
 export type { RunInWorkerOptions, WorkerPool } from './worker-pool.js';
-export { createRng } from './rng.js';
+export { createRng } from '../../platform/rng.js';
 export {
   bandScores,
   blockBootstrap,

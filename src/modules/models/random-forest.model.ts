@@ -2,7 +2,7 @@ import { RandomForestRegression } from 'ml-random-forest';
 import { z } from 'zod';
 import type { Model, ModelContext, SerializedModel, ZooEntry } from './model.js';
 import { assertAlgorithm, assertXy, notFitted } from './model.js';
-import { createRng, deriveSeed } from './rng.js';
+import { createRng, deriveSeed } from '../../platform/rng.js';
 
 const schema = z
   .object({

@@ -4,8 +4,8 @@
  * correction, directional accuracy with a Wilson interval, and interval (band) scores.
  * Pure: arrays in, numbers out; randomness only through a seeded Rng.
  */
-import type { Rng } from './rng.js';
-import { createRng } from './rng.js';
+import type { Rng } from '../../platform/rng.js';
+import { createRng } from '../../platform/rng.js';
 
 type Vec = ArrayLike<number>;
 

@@ -4,7 +4,7 @@ import type { TuneSpec, TuneSpecInput } from './models.schemas.js';
 import { parseOrThrow, tuneSpecSchema } from './models.schemas.js';
 import type { RunHooks } from './progress.js';
 import { checkpoint } from './progress.js';
-import { createRng, shuffleInPlace } from './rng.js';
+import { createRng, shuffleInPlace } from '../../platform/rng.js';
 import type { SideBySide } from './training.js';
 import { MIN_TRAIN_ROWS, prepareData, runWalkForward } from './training.js';
 import type { ResolvedWalkForward } from './walk-forward.js';
