@@ -19,6 +19,8 @@ import type { Secrets } from './platform/secrets.js';
 import { requestContext } from './http/request-context.js';
 import { jsonErrorHandler, notFound, pageErrorHandler } from './http/error-handlers.js';
 import { createPrivateBoundary } from './http/private-boundary.js';
+import { createHostCheck } from './http/host-check.js';
+import { AppError } from './platform/errors.js';
 import { createMetrics, httpMetrics, registerPoolMetrics, type Metrics } from './modules/monitoring/index.js';
 import { buildModules, type Services } from './modules.js';
 import { EventBus } from './platform/events.js';
@@ -76,7 +78,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const events = new EventBus(log);
   const { modules, services, authenticate, onPrivateBlocked, security } = await buildModules({ ...deps, metrics, root, events });
-  const privateBoundary = createPrivateBoundary({ allowCidrs: config.INTERNAL_ALLOW_CIDRS, token: config.INTERNAL_TOKEN, onBlocked: onPrivateBlocked });
+  const hostAllowed = createHostCheck(config);
+  const privateBoundary = createPrivateBoundary({ allowCidrs: config.INTERNAL_ALLOW_CIDRS, token: config.INTERNAL_TOKEN, onBlocked: onPrivateBlocked, hostAllowed });
 
   const app = express();
   app.disable('x-powered-by');
@@ -148,6 +151,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   api.use(security.ipGuard, security.apiRateLimitPerIp, security.apiContentType);
   internal.use(security.ipGuard, security.apiContentType);
   pages.use(security.ipGuard, security.pageContentType);
+  // Pages are cookie-authenticated: a Host name that is not ours (DNS rebinding) gets no page.
+  pages.use((req, _res, next) => {
+    if (hostAllowed(req)) return next();
+    next(new AppError(421, 'host_not_allowed', `This server does not answer to the host name "${req.hostname.slice(0, 100)}". Use its configured name or IP address, or add the name to ALLOWED_HOSTS.`));
+  });
   for (const r of [api, internal, pages]) {
     r.use(express.json({ limit: config.BODY_LIMIT }));
     r.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));

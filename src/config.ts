@@ -106,6 +106,21 @@ const schema = z.object({
   ADMIN_PASSWORD: optionalString,
   ADMIN_EMAIL: optionalString,
   INTERNAL_ALLOW_CIDRS: cidrList,
+  /** host names (besides IP literals, localhost, HOST and PUBLIC_URL's host) for pages and private routes */
+  ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v || v.trim() === '') return [] as string[];
+      const items = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+      for (const item of items) {
+        if (item !== '*' && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(item)) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not a host name (no port, no scheme; IP addresses are always accepted)` });
+          return z.NEVER;
+        }
+      }
+      return items;
+    }),
   INTERNAL_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
   TRUST_PROXY: z
     .string()

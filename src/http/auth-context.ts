@@ -17,6 +17,8 @@ export interface AuthUser {
   /** API keys can be read-only; tokens and cookies can do whatever the role allows */
   scope: 'read' | 'write';
   apiKeyId?: string;
+  /** the token's session (its jti) when the identity came from a token or the cookie */
+  sessionId?: string;
 }
 
 declare global {

@@ -6,6 +6,10 @@
  *
  * The address is `req.ip`, so X-Forwarded-For counts only when TRUST_PROXY says the proxy in
  * front is trusted ('trust proxy' is set from it in app.ts).
+ *
+ * An allowed address also needs a Host header naming this server (an IP literal or an allowed
+ * name, ALLOWED_HOSTS), or a page on a rebound name could read the routes from loopback; and
+ * writes (POST/PUT/PATCH/DELETE) sent by a browser (Origin or Sec-Fetch-Site) are refused.
  */
 import { BlockList, isIP } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -15,8 +19,11 @@ export interface BlockedPrivateAttempt {
   ip: string;
   method: string;
   path: string;
-  /** address: not an allowed address and no token; token: a wrong X-Internal-Token */
-  reason: 'address' | 'token';
+  /**
+   * address: not an allowed address and no token; token: a wrong X-Internal-Token; host: an
+   * allowed address but a Host name not ours (DNS rebinding); browser: a write sent by a browser
+   */
+  reason: 'address' | 'token' | 'host' | 'browser';
   requestId?: string;
 }
 
@@ -27,6 +34,22 @@ export interface PrivateBoundaryOptions {
   token?: string;
   /** told about each refused request (the auth module audits them, rate-limited) */
   onBlocked?: (attempt: BlockedPrivateAttempt) => unknown;
+  /** whether the Host header names this server (src/http/host-check.ts); default: any */
+  hostAllowed?: (req: Request) => boolean;
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Sent by a browser: it adds Origin to every cross-origin request and to same-origin POSTs, and
+ * Sec-Fetch-Site to everything. Scripts (curl, Prometheus, the CLI) send neither. The private
+ * write routes (e.g. POST /internal/jobs/:name/run) are for scripts only, so a page open on this
+ * machine cannot start a job, whatever name it reached us by.
+ */
+function fromBrowser(req: Request): boolean {
+  if (req.get('origin') !== undefined) return true;
+  const site = req.get('sec-fetch-site');
+  return site !== undefined && site !== 'none';
 }
 
 /** "::ffff:10.0.0.1" -> "10.0.0.1", so IPv4 rules match dual-stack sockets. */
@@ -75,7 +98,7 @@ export function tokenMatches(given: string, expected: string): boolean {
 
 export interface PrivateBoundary {
   /** true when this request may use the private routes */
-  allows(req: Request): { ok: true } | { ok: false; reason: 'address' | 'token' };
+  allows(req: Request): { ok: true } | { ok: false; reason: BlockedPrivateAttempt['reason'] };
   /** wraps a handler: allowed requests reach it, others fall through to the app's 404 */
   guard(handler: RequestHandler): RequestHandler;
 }
@@ -83,10 +106,13 @@ export interface PrivateBoundary {
 export function createPrivateBoundary(opts: PrivateBoundaryOptions): PrivateBoundary {
   const allowedAddress = createAddressMatcher(opts.allowCidrs);
   const expected = opts.token;
+  const hostAllowed = opts.hostAllowed ?? (() => true);
   const allows: PrivateBoundary['allows'] = (req) => {
-    if (allowedAddress(req.ip)) return { ok: true };
+    if (UNSAFE.has(req.method) && fromBrowser(req)) return { ok: false, reason: 'browser' };
     const given = req.get('x-internal-token');
+    // The token cannot be rebound or guessed by a page, so it works under any Host name.
     if (given !== undefined && expected !== undefined && tokenMatches(given, expected)) return { ok: true };
+    if (allowedAddress(req.ip)) return hostAllowed(req) ? { ok: true } : { ok: false, reason: 'host' };
     return { ok: false, reason: given !== undefined ? 'token' : 'address' };
   };
   return {

@@ -46,7 +46,8 @@ export function sameOrigin(app: TestApp): { origin: string } {
 export async function login(app: TestApp, username: string, password: string): Promise<TestAccount> {
   const r = await app.fetch('/api/auth/login', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    // cookie=true sets the session cookie, a cookie write: it must come from this site (login CSRF)
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...sameOrigin(app) },
     body: new URLSearchParams({ username, password, cookie: 'true' }).toString(),
   });
   if (r.status !== 200) throw new Error(`login of ${username} failed: ${r.status} ${await r.text()}`);

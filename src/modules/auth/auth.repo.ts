@@ -32,6 +32,16 @@ export interface ApiKeyRow {
   revokedAt: Date | null;
 }
 
+export interface SessionRow {
+  id: string;
+  userId: number;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
 export interface AuditRow {
   id: bigint;
   at: Date;
@@ -176,6 +186,28 @@ export function createAuthRepo(prisma: PrismaClient) {
     },
     async touchApiKey(id: string, at: Date, ip: string | null): Promise<void> {
       await prisma.apiKey.update({ where: { id }, data: { lastUsedAt: at, lastUsedIp: ip } });
+    },
+
+    // ---------------------------------------------------------------- sessions (one per token)
+    /** Records a new token's session and drops this user's sessions that expired before `prunedBefore`. */
+    async createSession(data: { id: string; userId: number; expiresAt: Date; ip: string | null; userAgent: string | null }, prunedBefore: Date): Promise<void> {
+      await prisma.$transaction([
+        prisma.session.deleteMany({ where: { userId: data.userId, expiresAt: { lt: prunedBefore } } }),
+        prisma.session.create({ data }),
+      ]);
+    },
+    /** The session behind a token and its user, in one query (the per-request auth check). */
+    async findSessionWithUser(id: string): Promise<(SessionRow & { user: UserRow }) | null> {
+      return prisma.session.findUnique({ where: { id }, include: { user: true } });
+    },
+    /** Revokes one session; false when it did not exist or was already revoked. */
+    async revokeSession(id: string, at: Date): Promise<boolean> {
+      const r = await prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+      return r.count > 0;
+    },
+    async revokeUserSessions(userId: number, at: Date): Promise<number> {
+      const r = await prisma.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at } });
+      return r.count;
     },
 
     // ---------------------------------------------------------------- audit log

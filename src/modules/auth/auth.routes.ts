@@ -21,10 +21,12 @@ import {
   usernameParamSchema,
 } from './auth.schemas.js';
 import type { AuthService, RequestMeta } from './auth.service.js';
+import { sameOriginWrite } from './authenticate.js';
 import { clearSessionCookie, issueSessionCookie, type IssuedToken } from './tokens.js';
 
 export function requestMeta(req: Request): RequestMeta {
-  return { ip: req.ip, requestId: req.id === undefined ? undefined : String(req.id) };
+  const ua = req.get('user-agent');
+  return { ip: req.ip, requestId: req.id === undefined ? undefined : String(req.id), ...(ua ? { userAgent: ua.slice(0, 256) } : {}) };
 }
 
 /**
@@ -49,6 +51,8 @@ export interface AuthRoutesDeps {
   service: AuthService;
   /** self-service sign-ups per address per hour (admins creating users are not counted) */
   signupsPerHour?: number;
+  /** PUBLIC_URL's origin, accepted as our own for setting the session cookie */
+  publicOrigin?: string;
 }
 
 export function createAuthRoutes(deps: AuthRoutesDeps): Router {
@@ -74,13 +78,20 @@ export function createAuthRoutes(deps: AuthRoutesDeps): Router {
 
   r.post('/auth/login', async (req, res) => {
     const input = parse(loginSchema, req.body ?? {});
+    // Setting the cookie is a cookie write: without proof that the form is ours, any site could
+    // sign a visitor in as the attacker (login CSRF). Checked before the password, so such a
+    // request changes nothing (no login, no lockout count). The plain token answer is unchanged.
+    if (input.cookie && !sameOriginWrite(req, deps.publicOrigin)) {
+      throw new ForbiddenError('cookie=true must come from this site (an Origin of this site); scripts should use the access_token instead', 'cross_site');
+    }
     const s = await service.login(input, requestMeta(req));
     if (input.cookie) issueSessionCookie(req, res, s);
     noStore(res);
     res.json({ ...tokenBody(s, s.user.role), username: s.user.username });
   });
 
-  r.post('/auth/logout', async (req, res) => {
+  // Logging out is an account action: an API key may not end its owner's sessions (sessionOnly).
+  r.post('/auth/logout', sessionOnly, async (req, res) => {
     const { everywhere } = parse(logoutSchema, req.body ?? {});
     if (everywhere && !req.user) throw new UnauthorizedError('Log in to end your sessions everywhere');
     await service.logout(req.user, everywhere, requestMeta(req));

@@ -21,6 +21,8 @@ import type { IssuedToken, TokenService } from './tokens.js';
 export interface RequestMeta {
   ip?: string;
   requestId?: string;
+  /** the client's User-Agent (first 256 characters), kept with a new session */
+  userAgent?: string;
 }
 
 /** A user as the API shows it (the original's {username, email, role} plus extras). */
@@ -165,11 +167,21 @@ export function createAuthService(deps: AuthServiceDeps) {
     return u;
   }
 
+  /** Issues a token and records its session: a token is accepted only while its session lives. */
+  async function openSession(user: { id: number; role: Role; tokenVersion: number }, meta: RequestMeta): Promise<IssuedToken> {
+    const t = tokens.issue(user);
+    // Sessions expire on the wall clock like their tokens (not the app clock): prune by the token's own issue time.
+    const issuedAt = new Date(t.expiresAt.getTime() - t.expiresIn * 1000);
+    await repo.createSession({ id: t.jti, userId: user.id, expiresAt: t.expiresAt, ip: meta.ip ?? null, userAgent: meta.userAgent ?? null }, issuedAt);
+    return t;
+  }
+
   const service = {
     audit,
 
-    issueToken(user: { id: number; role: Role; tokenVersion: number }): IssuedToken {
-      return tokens.issue(user);
+    /** A new token (and session) for a user, e.g. for tools that act on a user's behalf. */
+    issueToken(user: { id: number; role: Role; tokenVersion: number }, meta: RequestMeta = {}): Promise<IssuedToken> {
+      return openSession(user, meta);
     },
 
     /**
@@ -199,16 +211,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       await repo.recordLogin(user.id, clock.now(), newHash);
       await audit.record({ action: AUDIT.login, actor: user, ip: meta.ip, requestId: meta.requestId });
       const fresh = { ...user, lastLoginAt: clock.now() };
-      return { ...tokens.issue(user), user: toPublicUser(fresh) };
+      return { ...(await openSession(user, meta)), user: toPublicUser(fresh) };
     },
 
-    /** The identity behind a verified JWT: the user must still exist with the same token version. */
-    async resolveToken(claims: { userId: number; ver: number }, via: 'bearer' | 'cookie'): Promise<Resolved> {
-      const user = await repo.findUserById(claims.userId);
-      if (!user || user.tokenVersion !== claims.ver) {
+    /**
+     * The identity behind a verified JWT, the one place that decides whether a token still counts:
+     * its session (jti) must exist, belong to the token's user and not be revoked, and the user
+     * must still have the token's version (password/role change, "log out everywhere").
+     */
+    async resolveToken(claims: { userId: number; ver: number; jti: string }, via: 'bearer' | 'cookie'): Promise<Resolved> {
+      const session = await repo.findSessionWithUser(claims.jti);
+      const user = session?.user;
+      if (!session || session.revokedAt || session.userId !== claims.userId || !user || user.tokenVersion !== claims.ver) {
         return { failure: { code: 'token_revoked', message: 'This token is no longer valid; log in again' } };
       }
-      return { user: toAuthUser(user, via) };
+      return { user: { ...toAuthUser(user, via), sessionId: session.id } };
     },
 
     /** The identity behind a personal API key. */
@@ -308,7 +325,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       if (passwordHash) {
         await audit.record({ action: AUDIT.passwordChanged, actor: { id: actor.id, username: updated.username }, target: updated.username, ip: meta.ip, requestId: meta.requestId });
-        return { user: toPublicUser(updated), session: tokens.issue(updated) };
+        await repo.revokeUserSessions(updated.id, clock.now());
+        return { user: toPublicUser(updated), session: await openSession(updated, meta) };
       }
       return { user: toPublicUser(updated) };
     },
@@ -339,10 +357,18 @@ export function createAuthService(deps: AuthServiceDeps) {
       return toPublicUser(updated);
     },
 
-    /** Ends the caller's sessions everywhere (bumps the token version). */
+    /**
+     * Ends the session of the token that made the request; with `everywhere`, every session of
+     * the caller (the token version is bumped as well, so nothing issued earlier survives).
+     */
     async logout(actor: AuthUser | undefined, everywhere: boolean, meta: RequestMeta = {}): Promise<void> {
       if (!actor) return;
-      if (everywhere) await repo.updateUser(actor.id, { bumpTokenVersion: true });
+      if (everywhere) {
+        await repo.updateUser(actor.id, { bumpTokenVersion: true });
+        await repo.revokeUserSessions(actor.id, clock.now());
+      } else if (actor.sessionId) {
+        await repo.revokeSession(actor.sessionId, clock.now());
+      }
       await audit.record({ action: AUDIT.logout, actor, ip: meta.ip, requestId: meta.requestId, details: { everywhere } });
     },
 

@@ -71,6 +71,8 @@ export interface AuthenticateDeps {
   tokens: TokenService;
   /** PUBLIC_URL's origin, accepted as our own for cookie-authenticated writes */
   publicOrigin?: string;
+  /** whether the Host header names this server; the cookie counts only then (DNS rebinding) */
+  hostAllowed?: (req: Request) => boolean;
 }
 
 export function createAuthenticate(deps: AuthenticateDeps): RequestHandler {
@@ -125,6 +127,9 @@ export function createAuthenticate(deps: AuthenticateDeps): RequestHandler {
       outcome = await runJwt('jwt-bearer', req, res);
     } else if (req.get('authorization') !== undefined) {
       outcome = { failure: { code: 'invalid_authorization', message: 'Use "Authorization: Bearer <token or API key>"' } };
+    } else if (cookie !== undefined && deps.hostAllowed && !deps.hostAllowed(req)) {
+      // Not cleared: the cookie is fine, it was just sent to a name this server does not answer to.
+      outcome = { failure: { code: 'host_not_allowed', message: 'The session cookie is accepted only under this server\'s own host names (ALLOWED_HOSTS)' } };
     } else if (cookie !== undefined) {
       outcome = await runJwt('jwt-cookie', req, res);
       if ('failure' in outcome) clearSessionCookie(req, res);

@@ -18,6 +18,7 @@ import type { RequestHandler } from 'express';
 import type { ModuleWiring } from '../../app.js';
 import type { ModuleDeps } from '../../modules.js';
 import type { BlockedPrivateAttempt } from '../../http/private-boundary.js';
+import { createHostCheck } from '../../http/host-check.js';
 import { createAuthRepo } from './auth.repo.js';
 import { createAuthRoutes, requestMeta } from './auth.routes.js';
 import { createAuthService, type AuthService } from './auth.service.js';
@@ -78,11 +79,12 @@ export function createAuthModule(deps: AuthModuleDeps): AuthModule {
     config,
     stderr: deps.stderr,
   });
-  const authenticate = createAuthenticate({ service, tokens, publicOrigin: config.PUBLIC_URL ? new URL(config.PUBLIC_URL).origin : undefined });
+  const publicOrigin = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).origin : undefined;
+  const authenticate = createAuthenticate({ service, tokens, publicOrigin, hostAllowed: createHostCheck(config) });
   return {
     wiring: {
       name: 'auth',
-      api: createAuthRoutes({ service }),
+      api: createAuthRoutes({ service, publicOrigin }),
       start: () => service.ensureFirstAdmin(),
     },
     service,

@@ -1,12 +1,13 @@
 /**
  * Access tokens (HS256 JWTs) and the session cookie that carries the same token for pages.
  *
- * Claims: sub = user id, ver = the user's tokenVersion, role, iat, exp, iss. The version is
+ * Claims: sub = user id, ver = the user's tokenVersion, role, iat, exp, iss, jti. The version is
  * compared with the database on every request, so a password change, role change or deletion
- * ends every older token at once. Expiry is checked by jsonwebtoken against the wall clock
+ * ends every older token at once; jti names the token's row in `sessions`, so one token can be
+ * revoked alone (page "Log out"). A token without exp or jti is refused. Expiry is checked by jsonwebtoken against the wall clock
  * (tokens leave the process, so they follow real time even when the app runs on a test clock).
  */
-import type { KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { CookieOptions, Request, Response } from 'express';
 import type { Role } from '../../http/auth-context.js';
@@ -23,12 +24,17 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   iss: string;
+  jti: string;
 }
 
 export interface IssuedToken {
   token: string;
   /** seconds */
   expiresIn: number;
+  /** the token's jti = its session's id */
+  jti: string;
+  /** when the token expires (its exp) */
+  expiresAt: Date;
 }
 
 export interface TokenService {
@@ -46,25 +52,38 @@ export function createTokenService(key: KeyObject, expiresIn: number): TokenServ
     expiresIn,
     verifyOptions,
     issue(user) {
-      const token = jwt.sign({ ver: user.tokenVersion, role: user.role }, key, {
+      // wall clock on purpose: the token leaves the process (see the header comment)
+      const iat = Math.floor(Date.now() / 1000);
+      const jti = randomUUID();
+      const token = jwt.sign({ ver: user.tokenVersion, role: user.role, iat }, key, {
         algorithm: 'HS256',
         expiresIn,
         subject: String(user.id),
         issuer: TOKEN_ISSUER,
+        jwtid: jti,
       });
-      return { token, expiresIn };
+      return { token, expiresIn, jti, expiresAt: new Date((iat + expiresIn) * 1000) };
     },
   };
 }
 
 /** Checks the shape of a verified payload; anything odd is treated as an invalid token. */
-export function readClaims(payload: unknown): { userId: number; ver: number } | null {
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Checks the shape of a verified payload; anything odd is treated as an invalid token.
+ * jsonwebtoken checks exp only when it is present, so a token without one (it would never
+ * expire) is refused here.
+ */
+export function readClaims(payload: unknown): { userId: number; ver: number; jti: string } | null {
   if (!payload || typeof payload !== 'object') return null;
   const p = payload as Partial<AccessTokenClaims>;
   const userId = Number(p.sub);
   if (typeof p.sub !== 'string' || !Number.isSafeInteger(userId) || userId <= 0) return null;
   if (typeof p.ver !== 'number' || !Number.isSafeInteger(p.ver)) return null;
-  return { userId, ver: p.ver };
+  if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) return null;
+  if (typeof p.jti !== 'string' || !UUID_RE.test(p.jti)) return null;
+  return { userId, ver: p.ver, jti: p.jti };
 }
 
 function cookieOptions(req: Request): CookieOptions {

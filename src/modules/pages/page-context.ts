@@ -63,22 +63,41 @@ function hasControlChars(s: string): boolean {
   return false;
 }
 
+const NEXT_BASE = 'http://candlecast.invalid';
+
+/** A path that a browser resolves on this site: one leading "/", then no "/" or "\\". */
+function isLocalPath(s: string): boolean {
+  return s.startsWith('/') && s[1] !== '/' && s[1] !== '\\' && !s.includes('\\') && !hasControlChars(s);
+}
+
 /**
  * `next` for the login redirect: only a path on this site ("/jobs?x=1"), never another origin
  * ("//evil.example", "https://...", "/\\evil"), and never the login or logout page itself.
+ *
+ * The check runs on the value that is redirected to, after URL normalisation: "/.//evil.example"
+ * is a harmless-looking path but normalises to "//evil.example", a link to another host. The
+ * result must also normalise to itself, so no later step can turn it into something else.
  */
 export function safeNext(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2000) return undefined;
-  if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\') || hasControlChars(raw)) return undefined;
+  if (!isLocalPath(raw)) return undefined;
   let u: URL;
   try {
-    u = new URL(raw, 'http://candlecast.invalid');
+    u = new URL(raw, NEXT_BASE);
   } catch {
     return undefined;
   }
-  if (u.origin !== 'http://candlecast.invalid') return undefined;
+  if (u.origin !== NEXT_BASE) return undefined;
   if (u.pathname === '/login' || u.pathname === '/logout' || u.pathname === '/signup') return undefined;
-  return u.pathname + u.search + u.hash;
+  const out = u.pathname + u.search + u.hash;
+  if (!isLocalPath(out) || /%(2f|5c)/i.test(u.pathname)) return undefined;
+  try {
+    const again = new URL(out, NEXT_BASE);
+    if (again.origin !== NEXT_BASE || again.pathname + again.search + again.hash !== out) return undefined;
+  } catch {
+    return undefined;
+  }
+  return out;
 }
 
 function navFor(user: Express.User | undefined, f: Features): NavItem[] {

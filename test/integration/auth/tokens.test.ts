@@ -184,7 +184,7 @@ describe('logins and tokens', () => {
 
   test('the session cookie is HttpOnly, SameSite=Lax, Path=/, and carries the same identity', async () => {
     const u = await createUserAndLogin(app);
-    const r = await app.fetch('/api/auth/login', { method: 'POST', json: { username: u.user.username, password: TEST_PASSWORD, cookie: true } });
+    const r = await app.fetch('/api/auth/login', { method: 'POST', headers: sameOrigin(app), json: { username: u.user.username, password: TEST_PASSWORD, cookie: true } });
     const sc = r.headers.get('set-cookie') ?? '';
     assert.match(sc, /^cc_session=/);
     assert.match(sc, /HttpOnly/i);
@@ -211,19 +211,25 @@ describe('logins and tokens', () => {
     assert.equal(htmx.status, 200);
   });
 
-  test('logout clears the cookie; logout everywhere ends every token', async () => {
+  test('logout clears the cookie and ends its token; logout everywhere ends every token', async () => {
     const u = await createUserAndLogin(app);
     const out = await app.fetch('/api/auth/logout', { method: 'POST', headers: { cookie: u.cookie, ...sameOrigin(app) } });
     assert.equal(out.status, 200);
     const sc = out.headers.get('set-cookie') ?? '';
     assert.match(sc, /^cc_session=;/);
     assert.match(sc, /Expires=Thu, 01 Jan 1970/);
-    // The cookie itself is still a valid token until it expires (the browser drops it);
-    // logout everywhere revokes it and every other token.
-    const all = await app.fetch('/api/auth/logout', { method: 'POST', token: u.token, json: { everywhere: true } });
-    assert.equal(all.status, 200);
-    assert.equal((await app.fetch('/api/auth/protected', { token: u.token })).status, 401);
+    // The logged-out token is revoked (its session), not only dropped by the browser (issue 15).
     assert.equal((await app.fetch('/api/auth/protected', { headers: { cookie: u.cookie } })).status, 401);
+    assert.equal((await app.fetch('/api/auth/protected', { token: u.token })).status, 401);
+    // Two fresh sessions: logout everywhere with one ends both.
+    const a = await login(app, u.user.username, TEST_PASSWORD);
+    const b = await login(app, u.user.username, TEST_PASSWORD);
+    assert.equal((await app.fetch('/api/auth/protected', { token: b.token })).status, 200);
+    const all = await app.fetch('/api/auth/logout', { method: 'POST', token: a.token, json: { everywhere: true } });
+    assert.equal(all.status, 200);
+    assert.equal((await app.fetch('/api/auth/protected', { token: a.token })).status, 401);
+    assert.equal((await app.fetch('/api/auth/protected', { token: b.token })).status, 401);
+    assert.equal((await app.fetch('/api/auth/protected', { headers: { cookie: b.cookie } })).status, 401);
   });
 
   test('an invalid cookie is cleared and the request stays anonymous', async () => {

@@ -73,7 +73,7 @@ describe('hardening on plain HTTP', () => {
   test('cookies are HttpOnly and SameSite, and not Secure over plain HTTP', async () => {
     const r = await app.fetch('/api/auth/login', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(app.url).origin },
       body: new URLSearchParams({ username: admin.user.username, password: TEST_PASSWORD, cookie: 'true' }).toString(),
     });
     assert.equal(r.status, 200);
@@ -249,7 +249,7 @@ describe('behind a trusted proxy: private boundary, rate limits, forwarded TLS',
   test('X-Forwarded-Proto: https from the trusted proxy turns on HSTS and Secure cookies', async () => {
     const r = await app.fetch('/api/auth/login', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.200' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.200', origin: `https://${new URL(app.url).host}` },
       body: new URLSearchParams({ username: admin.user.username, password: TEST_PASSWORD, cookie: 'true' }).toString(),
     });
     assert.equal(r.status, 200);
@@ -304,7 +304,7 @@ describe('HTTPS served directly (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     assert.ok(admin.created);
     const login = await httpsGet(app.url + '/api/auth/login', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(app.url).origin },
       body: new URLSearchParams({ username: 'tlsadmin', password: TEST_PASSWORD, cookie: 'true' }).toString(),
     });
     assert.equal(login.status, 200);
