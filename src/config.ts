@@ -137,6 +137,7 @@ const schema = z.object({
   TLS_CERT_FILE: optionalString,
   TLS_KEY_FILE: optionalString,
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, { message: 'must look like 100kb or 1mb' }).default('100kb'),
+  HISTORY_CACHE_MAX_BYTES: int(32 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
   RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
   RATE_LIMIT_PER_IP_PER_MINUTE: int(1200, 1, 1_000_000),
   ANOMALY_WINDOW_SECONDS: int(900, 10, 86400),

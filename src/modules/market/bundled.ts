@@ -79,6 +79,7 @@ export async function importBundledIfEmpty(deps: BundledDeps): Promise<BundledRe
     return outcomes;
   });
   if (!outcome) return done(false, 'another instance imported the bundled data');
+  deps.store.pairsChanged();
   for (const o of outcome) deps.store.published(o);
   const result = done(
     true,

@@ -10,6 +10,7 @@ import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/log.js';
 import type { Metrics } from '../monitoring/index.js';
 import type { CandleSource, MarketRepo, PairRow, Tx } from './market.repo.js';
+import type { HistoryChange } from './history-cache.js';
 import { ANOMALY_DEFAULTS, detectReturnAnomalies, mergeFlags, ohlcProblem, type AnomalyFlag, type AnomalyOptions } from './quality.js';
 
 export interface StoreOutcome {
@@ -29,6 +30,8 @@ export interface CandleStoreDeps {
   clock: Clock;
   log: Logger;
   anomaly?: AnomalyOptions;
+  /** after a commit that changed candles (history cache invalidation, here and on other instances) */
+  changed?: (c: HistoryChange) => void;
 }
 
 export function createCandleStore(deps: CandleStoreDeps) {
@@ -88,6 +91,8 @@ export function createCandleStore(deps: CandleStoreDeps) {
     /** After the commit: metrics, ingest lag, and the events the main loop runs on. */
     published(o: StoreOutcome): void {
       if (o.inserted === 0) return;
+      // first: the events below may read the new candles
+      deps.changed?.({ kind: 'candles', pairId: o.pair.id, interval: o.interval });
       const label = { pair: o.pair.altname, interval: intervalLabel(o.interval) };
       deps.metrics.candlesStored.inc({ ...label, source: o.source }, o.inserted);
       deps.events.emit('candles.stored', {
@@ -110,6 +115,11 @@ export function createCandleStore(deps: CandleStoreDeps) {
         });
         deps.log.info({ pair: o.pair.altname, interval: o.interval, count: o.anomalies.length }, 'candles flagged as anomalies');
       }
+    },
+
+    /** After a commit that created or renamed pairs: cached answers naming them go. */
+    pairsChanged(): void {
+      deps.changed?.({ kind: 'pairs' });
     },
 
     /** Seconds between now and the close of the newest stored candle. */

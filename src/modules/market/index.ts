@@ -38,6 +38,7 @@ import { createKrakenHttpClient, type KrakenApi, type KrakenClientEvent, type Kr
 import { createMarketRepo } from './market.repo.js';
 import { createMarketRouter } from './market.routes.js';
 import { createMarketService, type MarketService } from './market.service.js';
+import { createHistoryCache, type HistoryCache, type HistoryChange } from './history-cache.js';
 
 export type { MarketService, MarketPair, HistoryPage, GapReport, TickerInfo, AddPairInput, AddPairResult } from './market.service.js';
 export type { IngestService, IngestSummary, IngestPairResult } from './ingest.service.js';
@@ -115,11 +116,19 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
   });
   const bundledDir = path.join(deps.root, 'data', 'bundled');
   const catalogue = createCatalogueService({ repo, kraken: interactive, clock, log, bundledPairsFile: path.join(bundledDir, 'pairs.json') });
-  const store = createCandleStore({ repo, events, metrics, clock, log });
+  // TEMPORARY until the platform notify bus is on main
+  const historyBus = { listening: true, publish: (_c: HistoryChange) => undefined };
+  const history = config.HISTORY_CACHE_MAX_BYTES > 0 ? createHistoryCache({ maxBytes: config.HISTORY_CACHE_MAX_BYTES, clock, trusted: () => historyBus.listening }) : undefined;
+  // Local changes: drop what depends on them here, then tell the other instances.
+  const changed = (c: HistoryChange) => {
+    history?.invalidate(c);
+    historyBus.publish(c);
+  };
+  const store = createCandleStore({ repo, events, metrics, clock, log, changed });
   const backfill = createBackfillService({ repo, kraken, probe: interactive, store, clock, log, jobs: deps.jobs, minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS });
   const ingest = createIngestService({ repo, kraken, store, backfill, clock, log });
   const importer = createImportService({ repo, store, clock, log });
-  const service = createMarketService({ repo, catalogue, kraken: interactive, backfill, clock, log });
+  const service = createMarketService({ repo, catalogue, kraken: interactive, backfill, clock, log, changed });
   const bundled = () => importBundledIfEmpty({ repo, store, catalogue, log, dir: bundledDir });
 
   if (deps.jobs) {
@@ -148,7 +157,7 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
 
   const wiring: ModuleWiring = {
     name: 'market',
-    api: createMarketRouter({ market: service, backfill, importer }),
+    api: createMarketRouter({ market: service, backfill, importer, history }),
     async start() {
       if (!config.BUNDLED_DATA) return;
       try {

@@ -10,6 +10,7 @@ import { ValidationError } from '../../platform/errors.js';
 import { csvLine } from '../../platform/csv.js';
 import type { BackfillService } from './backfill.service.js';
 import { intervalLabel } from './candle-store.js';
+import { strongEtag, type HistoryBody, type HistoryCache, type HistoryRange } from './history-cache.js';
 import type { ImportService } from './import.service.js';
 import type { BackfillRow, IngestRunRow, StoredCandle } from './market.repo.js';
 import {
@@ -34,6 +35,8 @@ export interface MarketRoutesDeps {
   importer: ImportService;
   /** largest CSV upload accepted */
   uploadLimit?: string;
+  /** closed candles' history answered from memory; without it every read goes to the database */
+  history?: HistoryCache;
 }
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
@@ -146,7 +149,7 @@ function linkHeader(req: Request, rels: Record<string, string | undefined>): str
 }
 
 export function createMarketRouter(deps: MarketRoutesDeps): Router {
-  const { market, backfill, importer } = deps;
+  const { market, backfill, importer, history } = deps;
   const r = Router();
   const admin = requireRole('admin');
   r.use('/crypto', requireUser);
@@ -231,17 +234,32 @@ export function createMarketRouter(deps: MarketRoutesDeps): Router {
     const from = q.start_date ?? q.from;
     const to = q.end_date ?? q.to;
     if (from !== undefined && to !== undefined && to < from) throw new ValidationError('end_date: must not be before start_date');
+    const csv = wantsCsv(req, q.format);
+    const ref = String(req.params.asset);
     // the original's end_date is inclusive: a candle opening at end_date is in the answer
-    const { pair, interval, page } = await market.history(String(req.params.asset), q.interval, { from, to: to === undefined ? undefined : to + 1, limit: q.limit, cursor: q.cursor });
-    const link = linkHeader(req, { next: page.next, prev: page.prev });
+    const range = { from, to: to === undefined ? undefined : to + 1, limit: q.limit, cursor: q.cursor };
+    const load = async (r: HistoryRange): Promise<HistoryBody> => {
+      const { pair, interval, page } = await market.history(ref, q.interval, r);
+      const body = Buffer.from(csv ? toCsv(page.candles) : JSON.stringify(page.candles.map((c) => candleJson(pair, interval, c, !!q.exact))), 'utf8');
+      return {
+        pairId: pair.id,
+        interval,
+        body,
+        etag: strongEtag(body),
+        contentType: csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+        disposition: csv ? `attachment; filename="${pair.altname}_${intervalLabel(interval)}.csv"` : undefined,
+        next: page.next,
+        prev: page.prev,
+      };
+    };
+    const b = history ? await history.read(ref, q.interval, range, csv ? 'csv' : q.exact ? 'exact' : 'json', load) : await load(range);
+    const link = linkHeader(req, { next: b.next, prev: b.prev });
     if (link) res.setHeader('Link', link);
-    if (wantsCsv(req, q.format)) {
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="${pair.altname}_${intervalLabel(interval)}.csv"`);
-      res.send(toCsv(page.candles));
-      return;
-    }
-    res.json(page.candles.map((c) => candleJson(pair, interval, c, !!q.exact)));
+    res.setHeader('Content-Type', b.contentType);
+    if (b.disposition) res.setHeader('Content-Disposition', b.disposition);
+    res.setHeader('ETag', b.etag);
+    // Express answers 304 itself when If-None-Match matches the ETag set above
+    res.send(b.body);
   });
 
   r.get('/crypto/asset_latest/:asset', async (req, res) => {

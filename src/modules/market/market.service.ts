@@ -13,6 +13,7 @@ import type { CatalogueService, CatalogueSnapshot } from './catalogue.service.js
 import type { MarketRepo, PairRow, StoredCandle } from './market.repo.js';
 import type { LaunchResult } from '../../platform/jobs.js';
 import type { BackfillRow } from './market.repo.js';
+import type { HistoryChange } from './history-cache.js';
 
 export type MarketPair = PairRow;
 
@@ -91,6 +92,8 @@ export interface MarketServiceDeps {
   backfill: BackfillService;
   clock: Clock;
   log: Logger;
+  /** after a commit that changed pairs or deleted candles (history cache invalidation) */
+  changed?: (c: HistoryChange) => void;
 }
 
 interface Cursor {
@@ -286,6 +289,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       const existing = await repo.pairByKey(entry.key);
       if (existing) return { pair: existing, created: false };
       const pair = await repo.upsertPair(toPairInput(entry), { tracked: true, addedById: userId });
+      deps.changed?.({ kind: 'pairs' });
       return { pair, created: true };
     },
 
@@ -339,6 +343,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       const estimate = wantBackfill ? await deps.backfill.estimate({ id: existing?.id ?? null, altname: entry.altname }, intervals, from) : null;
       if (estimate?.needsConfirmation && !input.confirm) throw new ConfirmationRequiredError(estimate);
       const pair = await repo.upsertPair(toPairInput(entry), { tracked: true, intervals, addedById: userId });
+      deps.changed?.({ kind: 'pairs' });
       const backfill = estimate ? await deps.backfill.request(pair, { from, intervals, confirm: true, createdById: userId, estimate }) : null;
       deps.log.info({ pair: pair.altname, userId, backfillFrom: from, rows: backfill?.rows.map((r) => r.id) }, 'pair tracked');
       return { pair, created: !existing, backfill };
@@ -352,6 +357,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       let deletedCandles = 0;
       if (opts.purge) {
         deletedCandles = await repo.deleteCandles(pair.id);
+        deps.changed?.({ kind: 'candles', pairId: pair.id });
         await repo.deleteBackfills(pair.id);
       }
       deps.log.info({ pair: pair.altname, purge: !!opts.purge, deletedCandles, userId: opts.userId }, 'pair untracked');
