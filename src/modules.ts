@@ -69,7 +69,7 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   // Security right after auth (it records anomalies in auth's audit log); its wiring is pushed
   // after the pages so its admin page renders inside the pages' layout context.
   const security = createSecurityModule({ ...deps, audit: auth.audit });
-  const market = createMarketModule({ ...deps, jobs: scheduler.jobs });
+  const market = createMarketModule({ ...deps, notify, jobs: scheduler.jobs });
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;
   // Predictions (registry, training, predictions, scoring) react to market's candles and define their jobs.

@@ -51,6 +51,27 @@ export interface HistoryCacheOptions {
 /** What another instance (or this one) changed, as sent over the bus. */
 export type HistoryChange = { kind: 'candles'; pairId: number; interval?: number } | { kind: 'pairs' };
 
+export const HISTORY_CHANNEL = 'candlecast_history';
+
+export function encodeHistoryChange(c: HistoryChange, from: string): string {
+  return JSON.stringify({ ...c, from });
+}
+
+export function decodeHistoryChange(payload: string | undefined): { change: HistoryChange; from: string } | null {
+  if (!payload) return null;
+  try {
+    const o = JSON.parse(payload) as { kind?: unknown; pairId?: unknown; interval?: unknown; from?: unknown };
+    if (typeof o.from !== 'string') return null;
+    if (o.kind === 'pairs') return { change: { kind: 'pairs' }, from: o.from };
+    if (o.kind === 'candles' && Number.isInteger(o.pairId) && (o.interval === undefined || Number.isInteger(o.interval))) {
+      return { change: { kind: 'candles', pairId: o.pairId as number, interval: o.interval as number | undefined }, from: o.from };
+    }
+  } catch {
+    // not ours
+  }
+  return null;
+}
+
 /** Per-entry bookkeeping beyond the body (Map slots, key, strings), charged against the bound. */
 const ENTRY_OVERHEAD = 512;
 

@@ -38,7 +38,8 @@ import { createKrakenHttpClient, type KrakenApi, type KrakenClientEvent, type Kr
 import { createMarketRepo } from './market.repo.js';
 import { createMarketRouter } from './market.routes.js';
 import { createMarketService, type MarketService } from './market.service.js';
-import { createHistoryCache, type HistoryCache, type HistoryChange } from './history-cache.js';
+import { createHistoryCache, decodeHistoryChange, encodeHistoryChange, HISTORY_CHANNEL, type HistoryCache, type HistoryChange } from './history-cache.js';
+import type { NotifyBus } from '../../platform/notify-bus.js';
 
 export type { MarketService, MarketPair, HistoryPage, GapReport, TickerInfo, AddPairInput, AddPairResult } from './market.service.js';
 export type { IngestService, IngestSummary, IngestPairResult } from './ingest.service.js';
@@ -68,6 +69,10 @@ export interface MarketModuleDeps {
   root: string;
   /** the scheduler's Jobs port; without it (some CLI uses) jobs are not defined */
   jobs?: Jobs;
+  /** the process's LISTEN/NOTIFY bus; without it history is never cached */
+  notify?: NotifyBus;
+  /** this instance, so it ignores its own invalidations */
+  instanceId?: string;
   /** client options beyond config (tests of the client itself); the base URL always comes from config */
   krakenOptions?: Partial<Omit<KrakenHttpClientOptions, 'baseUrl'>>;
 }
@@ -116,13 +121,23 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
   });
   const bundledDir = path.join(deps.root, 'data', 'bundled');
   const catalogue = createCatalogueService({ repo, kraken: interactive, clock, log, bundledPairsFile: path.join(bundledDir, 'pairs.json') });
-  // TEMPORARY until the platform notify bus is on main
-  const historyBus = { listening: true, publish: (_c: HistoryChange) => undefined };
-  const history = config.HISTORY_CACHE_MAX_BYTES > 0 ? createHistoryCache({ maxBytes: config.HISTORY_CACHE_MAX_BYTES, clock, trusted: () => historyBus.listening }) : undefined;
-  // Local changes: drop what depends on them here, then tell the other instances.
+  // Cross-instance: every instance LISTENs on HISTORY_CHANNEL; while that connection is down the
+  // cache is not trusted (reads go to the database) and it is emptied when LISTEN is back.
+  const instanceId = deps.instanceId ?? 'local';
+  let history: HistoryCache | undefined;
+  const sub = deps.notify?.subscribe(HISTORY_CHANNEL, {
+    onMessage(payload) {
+      const m = decodeHistoryChange(payload);
+      if (m && m.from !== instanceId) history?.invalidate(m.change);
+    },
+    onResync: () => history?.resync(),
+  });
+  if (config.HISTORY_CACHE_MAX_BYTES > 0 && sub) history = createHistoryCache({ maxBytes: config.HISTORY_CACHE_MAX_BYTES, clock, trusted: () => sub.listening });
+  // Local changes: drop what depends on them here, then tell the other instances (also from the
+  // CLI, which publishes through the pool without listening).
   const changed = (c: HistoryChange) => {
     history?.invalidate(c);
-    historyBus.publish(c);
+    sub?.publish(encodeHistoryChange(c, instanceId)).catch((err: unknown) => log.warn({ err }, 'could not publish a history cache invalidation'));
   };
   const store = createCandleStore({ repo, events, metrics, clock, log, changed });
   const backfill = createBackfillService({ repo, kraken, probe: interactive, store, clock, log, jobs: deps.jobs, minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS });
@@ -158,6 +173,9 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
   const wiring: ModuleWiring = {
     name: 'market',
     api: createMarketRouter({ market: service, backfill, importer, history }),
+    async stop() {
+      sub?.unsubscribe();
+    },
     async start() {
       if (!config.BUNDLED_DATA) return;
       try {
