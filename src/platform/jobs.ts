@@ -7,8 +7,11 @@
  */
 import type { Logger } from './log.js';
 
-export type JobTrigger = 'schedule' | 'manual' | 'api' | 'drift' | 'startup' | 'event';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** What started a job run, and the states a run goes through: the one list (issue 17). */
+export const JOB_TRIGGERS = ['schedule', 'manual', 'api', 'drift', 'startup', 'event'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobTrigger = (typeof JOB_TRIGGERS)[number];
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export interface JobContext {
   runId: number;

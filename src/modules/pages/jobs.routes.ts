@@ -10,7 +10,8 @@ import { AppError } from '../../platform/errors.js';
 import type { SchedulerService } from '../scheduler/index.js';
 import type { PageRouteDeps } from './deps.js';
 import { hxTarget, isHtmx, notify, requirePageAdmin } from './page-context.js';
-import { JOB_STATUSES, jobNameParam, jobsQuery, runIdParam } from './pages.schemas.js';
+import { JOB_STATUSES } from '../../platform/jobs.js';
+import { jobNameParam, jobsQuery, runIdParam } from './pages.schemas.js';
 
 export const RUNS_PAGE_SIZE = 25;
 

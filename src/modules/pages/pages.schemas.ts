@@ -5,6 +5,7 @@
  * checked by the auth service, which names the rule a password breaks.
  */
 import { z } from 'zod';
+import { JOB_STATUSES } from '../../platform/jobs.js';
 
 const text = (max: number) => z.string({ message: 'is required' }).trim().max(max, { message: `must be at most ${max} characters` });
 const required = (max: number) => text(max).min(1, { message: 'is required' });
@@ -93,8 +94,6 @@ export const auditQuery = z.object({
   success: z.enum(['', 'true', 'false']).optional().catch(undefined).transform((v) => (v === 'true' ? true : v === 'false' ? false : undefined)),
   offset: queryInt(0, 0, 1_000_000),
 });
-
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 export const jobsQuery = z.object({
   job: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).optional().catch(undefined),

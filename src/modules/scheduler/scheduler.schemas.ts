@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { JobRunRow } from './scheduler.repo.js';
 import type { JobSummary, LaunchOutcome } from './scheduler.service.js';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const JOB_TRIGGERS = ['schedule', 'manual', 'api', 'drift', 'startup', 'event'] as const;
+import { JOB_STATUSES, JOB_TRIGGERS } from '../../platform/jobs.js';
+
+export { JOB_STATUSES, JOB_TRIGGERS };
 
 export const jobNameParam = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: 'must be a job name such as "retrain"' }),
