@@ -16,6 +16,7 @@ RUN npm run build
 
 FROM node:20.20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/data
@@ -37,4 +38,5 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/server.js"]
+# --max-semi-space-size=8 and MALLOC_ARENA_MAX=2: ~50 MB less idle RSS (docs/performance.md)
+CMD ["node", "--max-semi-space-size=8", "dist/src/server.js"]

@@ -94,8 +94,8 @@ export type { ServerProcess };
 
 /** Spawns the server like `npm start` (tsx) or `npm run start:prod` (dist) and waits for its ready line. */
 export function spawnCandlecast(env: Record<string, string>, runtime: Runtime = 'tsx', timeoutMs = 120_000): Promise<ServerProcess> {
-  const args = runtime === 'tsx' ? ['--import', 'tsx', 'src/server.ts'] : [path.join(DIST_DIR, 'src', 'server.js')];
-  return spawnReady(args, { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env }, timeoutMs);
+  const args = runtime === 'tsx' ? ['--import', 'tsx', 'src/server.ts'] : ['--max-semi-space-size=8', path.join(DIST_DIR, 'src', 'server.js')];
+  return spawnReady(args, { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...(runtime === 'tsx' ? {} : { MALLOC_ARENA_MAX: '2' }), ...env }, timeoutMs);
 }
 
 export interface BenchServer {
