@@ -153,6 +153,14 @@ const schema = z.object({
   KRAKEN_MIN_INTERVAL_MS: int(1000, 0, 60000),
   KRAKEN_TIMEOUT_MS: int(15000, 100, 120000),
   KRAKEN_MAX_RETRIES: int(5, 0, 20),
+  KRAKEN_WS_ENABLED: bool(true),
+  KRAKEN_WS_URL: z
+    .string()
+    .default('wss://ws.kraken.com/v2')
+    .refine((v) => /^wss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), { message: 'must be a ws:// or wss:// URL' }),
+  KRAKEN_WS_SILENCE_MS: int(10000, 100, 300000),
+  KRAKEN_WS_BACKOFF_MIN_MS: int(1000, 10, 600000),
+  KRAKEN_WS_BACKOFF_MAX_MS: int(60000, 10, 3600000),
   BUNDLED_DATA: bool(true),
   SCHEDULER_ENABLED: bool(true),
   CRON_TIMEZONE: z.string().min(1).default('UTC'),

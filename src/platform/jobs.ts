@@ -73,7 +73,19 @@ export interface LaunchResult {
   status: JobStatus;
 }
 
+/**
+ * Background work that only the scheduler leader runs (the Kraken WebSocket feed): started when
+ * this instance becomes leader, stopped when it steps down or shuts down.
+ */
+export interface LeaderTask {
+  name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
 export interface Jobs {
   define(def: JobDefinition): void;
+  /** runs `task` while this instance is the scheduler leader (never when SCHEDULER_ENABLED is off) */
+  whileLeader(task: LeaderTask): void;
   launch(name: string, params?: Record<string, unknown>, opts?: LaunchOptions): Promise<LaunchResult>;
 }

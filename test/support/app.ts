@@ -48,6 +48,9 @@ export async function startApp(opts: StartAppOptions = {}): Promise<TestApp> {
     SCHEDULER_ENABLED: 'false',
     BUNDLED_DATA: 'false',
     KRAKEN_API_URL: 'http://127.0.0.1:9/0/public',
+    // never the real Kraken: tests that want the feed point it at the WebSocket stand-in
+    KRAKEN_WS_ENABLED: 'false',
+    KRAKEN_WS_URL: 'ws://127.0.0.1:9/v2',
     KRAKEN_MIN_INTERVAL_MS: '0',
     ...opts.env,
   };

@@ -7,9 +7,12 @@
  *   --now T         Unix seconds or an ISO date (or KRAKEN_STANDIN_NOW); default 2023-01-07T09:30Z
  *   --follow        let "now" run with the wall clock from that start, so new candles close
  *                   while the app polls
+ *   --ws-port N     port of the WebSocket v2 stand-in (default 0 = any free port); give its
+ *                   URL to the app as KRAKEN_WS_URL. With --follow it pushes updates every second.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_STANDIN_NOW, startKrakenStandin } from './kraken-standin.js';
+import { startKrakenWsStandin } from './kraken-ws-standin.js';
 
 function parseNow(value: string): number {
   if (/^\d+$/.test(value)) return Number(value);
@@ -25,11 +28,12 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       now: { type: 'string' },
       follow: { type: 'boolean', default: false },
+      'ws-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: kraken-standin-cli [--port N] [--host H] [--now unix|iso] [--follow]');
+    console.log('usage: kraken-standin-cli [--port N] [--ws-port N] [--host H] [--now unix|iso] [--follow]');
     return;
   }
   const portText = values.port ?? process.env.KRAKEN_STANDIN_PORT ?? '0';
@@ -38,18 +42,27 @@ async function main(): Promise<void> {
   const nowText = values.now ?? process.env.KRAKEN_STANDIN_NOW;
   const start = nowText === undefined ? DEFAULT_STANDIN_NOW : parseNow(nowText);
 
+  const wsPortText = values['ws-port'] ?? '0';
+  const wsPort = Number(wsPortText);
+  if (!Number.isInteger(wsPort) || wsPort < 0 || wsPort > 65535) throw new Error(`--ws-port: not a port number: ${wsPortText}`);
   const standin = await startKrakenStandin({ port, host: values.host, now: start });
+  const ws = await startKrakenWsStandin({ rest: standin, port: wsPort, host: values.host });
   let follower: NodeJS.Timeout | undefined;
   if (values.follow) {
     const t0 = Date.now();
-    follower = setInterval(() => standin.setNow(start + Math.floor((Date.now() - t0) / 1000)), 1000);
+    follower = setInterval(() => {
+      standin.setNow(start + Math.floor((Date.now() - t0) / 1000));
+      ws.push();
+    }, 1000);
   }
   console.log(`Kraken stand-in listening at ${standin.url}`);
+  console.log(`WebSocket v2 stand-in at ${ws.url}`);
   console.log(`now = ${new Date(start * 1000).toISOString()}${values.follow ? ' (following the wall clock)' : ''}`);
   console.log(`try: curl '${standin.url}/OHLC?pair=XBTUSD&interval=1440'`);
 
   const stop = async () => {
     if (follower) clearInterval(follower);
+    await ws.close();
     await standin.close();
     process.exit(0);
   };

@@ -150,6 +150,12 @@ export interface KrakenStandin {
   setTradesSource(pair: string, intervalMinutes: number): void;
   /** back to the starting "now", no faults, default trade sources, empty request log */
   reset(): void;
+  /**
+   * The candle of one interval as its trades stood at `at` (Unix seconds; default now): the
+   * forming candle a live feed shows. At or after the interval's end it is the source candle
+   * itself. Null when no trade of it happened before `at`.
+   */
+  candleAt(pair: string, intervalMinutes: number, openTime: number, at?: number): (ExactCandle & { vwap: string }) | null;
   /** the source candles of a series (missing-candles faults not applied) */
   sourceCandles(pair: string, intervalMinutes: number): readonly ExactCandle[];
   requests: StandinRequest[];
@@ -532,14 +538,14 @@ export async function startKrakenStandin(opts: KrakenStandinOptions = {}): Promi
     return null;
   };
 
-  const openRow = (series: Series, openTime: number): OhlcRow | null => {
+  const openRow = (series: Series, openTime: number, at = now): OhlcRow | null => {
     const recorded = series.recordedOpen.get(openTime);
     if (recorded) return recorded;
     const idx = series.byTime.get(openTime);
     if (idx !== undefined && visible(series, idx)) {
       const plan = planOf(series, idx);
-      // trades strictly before now: offset(i) <= elapsed ticks - 1
-      const elapsed = (now - openTime) * TICKS_PER_SECOND;
+      // trades strictly before `at`: offset(i) <= elapsed ticks - 1
+      const elapsed = (at - openTime) * TICKS_PER_SECOND;
       const j = Math.min(plan.count, Math.max(0, Math.ceil((elapsed * (plan.count + 1)) / plan.slots) - 1));
       if (j > 0) {
         const s = summarise(plan, j);
@@ -899,6 +905,18 @@ export async function startKrakenStandin(opts: KrakenStandinOptions = {}): Promi
       const pair = find(name);
       if (!pair?.series.has(intervalMinutes)) throw new Error(`kraken stand-in: no ${intervalMinutes}-minute series for ${name}`);
       pair.tradesInterval = intervalMinutes;
+    },
+    candleAt(name: string, intervalMinutes: number, openTime: number, at?: number) {
+      const series = find(name)?.series.get(intervalMinutes);
+      if (!series) return null;
+      const step = intervalMinutes * 60;
+      const when = Math.min(at ?? now, openTime + step);
+      const idx = series.byTime.get(openTime);
+      if (idx === undefined || when <= openTime) return null;
+      const row = when >= openTime + step ? closedRow(series, idx) : openRow(series, openTime, when);
+      if (!row || (when < openTime + step && row[7] === 0)) return null;
+      const [time, open, high, low, close, vwap, volume, trades] = row;
+      return { time, open, high, low, close, vwap, volume, trades };
     },
     sourceCandles(name: string, intervalMinutes: number) {
       return find(name)?.series.get(intervalMinutes)?.candles ?? [];

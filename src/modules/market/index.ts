@@ -40,9 +40,13 @@ import { createMarketRouter } from './market.routes.js';
 import { createMarketService, type MarketService } from './market.service.js';
 import { createHistoryCache, decodeHistoryChange, encodeHistoryChange, HISTORY_CHANNEL, type HistoryCache, type HistoryChange } from './history-cache.js';
 import type { NotifyBus } from '../../platform/notify-bus.js';
+import { createKrakenWsConnection } from './kraken/kraken.ws.js';
+import { createLiveFeed, type LiveFeed } from './live-feed.service.js';
 
 export type { MarketService, MarketPair, HistoryPage, GapReport, TickerInfo, AddPairInput, AddPairResult } from './market.service.js';
 export type { IngestService, IngestSummary, IngestPairResult } from './ingest.service.js';
+export type { LiveFeed, LiveFeedStatus, LivePrice, FormingCandle } from './live-feed.service.js';
+export { wsSymbol } from './live-feed.service.js';
 export type { BackfillService, BackfillEstimate, BackfillRunSummary } from './backfill.service.js';
 export type { ImportService, ImportResult, ImportProgress } from './import.service.js';
 export type { CatalogueService, CatalogueSnapshot } from './catalogue.service.js';
@@ -85,6 +89,8 @@ export interface MarketModule {
   importer: ImportService;
   catalogue: CatalogueService;
   kraken: KrakenApi;
+  /** the Kraken WebSocket feed (runs on the scheduler leader when KRAKEN_WS_ENABLED) */
+  live: LiveFeed;
   bundled(): Promise<BundledResult>;
 }
 
@@ -142,8 +148,26 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
   const store = createCandleStore({ repo, events, metrics, clock, log, changed });
   const backfill = createBackfillService({ repo, kraken, probe: interactive, store, clock, log, jobs: deps.jobs, minIntervalMs: config.KRAKEN_MIN_INTERVAL_MS });
   const ingest = createIngestService({ repo, kraken, store, backfill, clock, log });
+  const wsLog = log.child({ component: 'kraken-ws' });
+  const live = createLiveFeed({
+    repo,
+    store,
+    ingest,
+    clock,
+    log,
+    metrics,
+    connect: (o) =>
+      createKrakenWsConnection({
+        url: config.KRAKEN_WS_URL,
+        log: wsLog,
+        silenceMs: config.KRAKEN_WS_SILENCE_MS,
+        backoffMinMs: config.KRAKEN_WS_BACKOFF_MIN_MS,
+        backoffMaxMs: Math.max(config.KRAKEN_WS_BACKOFF_MIN_MS, config.KRAKEN_WS_BACKOFF_MAX_MS),
+        ...o,
+      }),
+  });
   const importer = createImportService({ repo, store, clock, log });
-  const service = createMarketService({ repo, catalogue, kraken: interactive, backfill, clock, log, changed });
+  const service = createMarketService({ repo, catalogue, kraken: interactive, backfill, clock, log, changed, onPairsChanged: () => void live.refresh().catch(() => undefined) });
   const bundled = () => importBundledIfEmpty({ repo, store, catalogue, log, dir: bundledDir });
 
   if (deps.jobs) {
@@ -152,8 +176,16 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
       description: 'Stores the newly closed candles of every tracked pair and interval (Kraken OHLC); hands holes older than the OHLC window to a backfill',
       schedule: config.CRON_INGEST,
       runOnStartup: true,
-      run: (ctx) => ingest.runAll({ jobRunId: ctx.runId, signal: ctx.signal, progress: ctx.progress, log: ctx.log }),
+      async run(ctx) {
+        try {
+          return await ingest.runAll({ jobRunId: ctx.runId, signal: ctx.signal, progress: ctx.progress, log: ctx.log });
+        } finally {
+          // the ingest job runs on the leader, where the feed is: pairs tracked elsewhere join it here
+          await live.refresh().catch((err: unknown) => log.warn({ err }, 'could not refresh the feed subscriptions'));
+        }
+      },
     });
+    if (config.KRAKEN_WS_ENABLED) deps.jobs.whileLeader({ name: 'kraken-ws-feed', start: () => live.start(), stop: () => live.stop() });
     deps.jobs.define({
       name: 'backfill',
       description: 'Works the queued backfills (OHLC window, then older candles rebuilt from Kraken Trades), resuming interrupted ones from their cursor',
@@ -187,5 +219,5 @@ export function createMarketModule(deps: MarketModuleDeps): MarketModule {
     },
   };
 
-  return { wiring, service, ingest, backfill, importer, catalogue, kraken, bundled };
+  return { wiring, service, ingest, backfill, importer, catalogue, kraken, live, bundled };
 }

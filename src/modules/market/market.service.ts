@@ -94,6 +94,8 @@ export interface MarketServiceDeps {
   log: Logger;
   /** after a commit that changed pairs or deleted candles (history cache invalidation) */
   changed?: (c: HistoryChange) => void;
+  /** the tracked pairs or their intervals changed (the live feed subscribes again) */
+  onPairsChanged?(): void;
 }
 
 interface Cursor {
@@ -346,6 +348,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       deps.changed?.({ kind: 'pairs' });
       const backfill = estimate ? await deps.backfill.request(pair, { from, intervals, confirm: true, createdById: userId, estimate }) : null;
       deps.log.info({ pair: pair.altname, userId, backfillFrom: from, rows: backfill?.rows.map((r) => r.id) }, 'pair tracked');
+      deps.onPairsChanged?.();
       return { pair, created: !existing, backfill };
     },
 
@@ -361,6 +364,7 @@ export function createMarketService(deps: MarketServiceDeps) {
         await repo.deleteBackfills(pair.id);
       }
       deps.log.info({ pair: pair.altname, purge: !!opts.purge, deletedCandles, userId: opts.userId }, 'pair untracked');
+      deps.onPairsChanged?.();
       return { pair: updated, deletedCandles };
     },
 

@@ -77,7 +77,48 @@ export function createMetrics() {
     labelNames: ['endpoint', 'outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpRequests, httpLatency, exceptions, predictions, modelScore, jobRuns, jobDuration, jobLastSuccess, candlesStored, ingestLag, krakenCalls };
+  // The Kraken WebSocket feed (held by the scheduler leader only: 0 on the others).
+  const feedConnected = new client.Gauge({
+    name: 'candlecast_kraken_ws_connected',
+    help: '1 while this instance holds an open Kraken WebSocket feed',
+    registers: [registry],
+  });
+  const feedMessages = new client.Counter({
+    name: 'candlecast_kraken_ws_messages_total',
+    help: 'Kraken WebSocket messages received, by channel (garbage: frames that could not be read); rate() gives messages per second',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  const feedReconnects = new client.Counter({
+    name: 'candlecast_kraken_ws_reconnects_total',
+    help: 'Kraken WebSocket connections opened after the first one',
+    registers: [registry],
+  });
+  const feedCloseToStored = new client.Histogram({
+    name: 'candlecast_kraken_ws_close_to_stored_seconds',
+    help: "Seconds from a candle's close to its row being committed, for candles stored from the WebSocket feed",
+    labelNames: ['interval'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpRequests,
+    httpLatency,
+    exceptions,
+    predictions,
+    modelScore,
+    jobRuns,
+    jobDuration,
+    jobLastSuccess,
+    candlesStored,
+    ingestLag,
+    krakenCalls,
+    feedConnected,
+    feedMessages,
+    feedReconnects,
+    feedCloseToStored,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -19,6 +19,7 @@ import {
   type JobStatus,
   type JobTrigger,
   type Jobs,
+  type LeaderTask,
   type LaunchOptions,
   type LaunchResult,
 } from '../../platform/jobs.js';
@@ -131,6 +132,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps) {
   const defs = new Map<string, JobDefinition>();
   const tasks = new Map<string, CronTask>();
   const active = new Map<number, ActiveRun>();
+  const leaderTasks: LeaderTask[] = [];
+  const runningTasks = new Set<LeaderTask>();
   let leader = false;
   let startupLaunched = false;
   let started = false;
@@ -393,10 +396,39 @@ export function createSchedulerService(deps: SchedulerServiceDeps) {
     return out;
   }
 
+  async function startLeaderTask(t: LeaderTask): Promise<void> {
+    if (runningTasks.has(t)) return;
+    runningTasks.add(t);
+    try {
+      await t.start();
+      log.info({ task: t.name }, 'leader task started on this instance');
+    } catch (err) {
+      log.error({ err, task: t.name }, 'leader task failed to start');
+    }
+  }
+
+  async function stopLeaderTasks(): Promise<void> {
+    const all = [...runningTasks].reverse();
+    runningTasks.clear();
+    for (const t of all) {
+      try {
+        await t.stop();
+      } catch (err) {
+        log.error({ err, task: t.name }, 'leader task failed to stop');
+      }
+    }
+  }
+
+  function whileLeader(t: LeaderTask): void {
+    leaderTasks.push(t);
+    if (leader && !stopping) void startLeaderTask(t);
+  }
+
   async function becomeLeader(): Promise<void> {
     if (stopping || !settings.enabled) return;
     leader = true;
     for (const name of defs.keys()) scheduleTask(name);
+    for (const t of leaderTasks) await startLeaderTask(t);
     log.info({ scheduled: [...tasks.keys()] }, 'scheduling jobs on this instance (leader)');
     if (!startupLaunched) {
       startupLaunched = true;
@@ -410,6 +442,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps) {
   async function stepDown(reason: string): Promise<void> {
     leader = false;
     await stopTasks();
+    await stopLeaderTasks();
     log.info({ reason }, 'stopped scheduling jobs on this instance');
   }
 
@@ -508,6 +541,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps) {
     stopping = true;
     leader = false;
     await stopTasks();
+    await stopLeaderTasks();
     for (const a of active.values()) {
       if (!a.controller.signal.aborted) a.controller.abort(new JobAbortError('shutdown', 'the instance is shutting down'));
     }
@@ -531,6 +565,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps) {
 
   const jobs: Jobs = {
     define,
+    whileLeader,
     launch: (name, params, opts) => launchInternal(name, params, opts ?? { trigger: 'manual' }),
   };
 

@@ -26,12 +26,21 @@ export interface MarketWorld {
   stop(): Promise<void>;
 }
 
-export async function startMarketWorld(opts: { standin?: KrakenStandinOptions; env?: Record<string, string>; app?: StartAppOptions } = {}): Promise<MarketWorld> {
+export async function startMarketWorld(
+  opts: {
+    standin?: KrakenStandinOptions;
+    env?: Record<string, string>;
+    app?: StartAppOptions;
+    /** more settings that need the stand-in (e.g. a WebSocket stand-in built on it) */
+    envFor?: (kraken: KrakenStandin) => Promise<Record<string, string>>;
+  } = {},
+): Promise<MarketWorld> {
   const kraken = await startKrakenStandin(opts.standin);
   const clock = new FakeClock(kraken.now() * 1000);
   let app: TestApp;
   try {
-    app = await startApp({ ...opts.app, clock, env: { KRAKEN_API_URL: kraken.url, KRAKEN_TIMEOUT_MS: '2000', ...opts.env } });
+    const more = opts.envFor ? await opts.envFor(kraken) : {};
+    app = await startApp({ ...opts.app, clock, env: { KRAKEN_API_URL: kraken.url, KRAKEN_TIMEOUT_MS: '2000', ...opts.env, ...more } });
   } catch (err) {
     await kraken.close();
     throw err;
