@@ -64,11 +64,11 @@ export async function buildModules(deps: ModuleDeps): Promise<BuiltModules> {
   // The scheduler first, so every module can define its jobs on `scheduler.jobs` (the Jobs port);
   // its wiring is pushed last, so it starts after the others and stops before them.
   const scheduler = createScheduler(deps);
-  const auth = createAuthModule(deps);
+  const auth = createAuthModule({ ...deps, notify });
   modules.push(auth.wiring);
   // Security right after auth (it records anomalies in auth's audit log); its wiring is pushed
   // after the pages so its admin page renders inside the pages' layout context.
-  const security = createSecurityModule({ ...deps, audit: auth.audit });
+  const security = createSecurityModule({ ...deps, notify, audit: auth.audit });
   const market = createMarketModule({ ...deps, notify, jobs: scheduler.jobs });
   modules.push(market.wiring);
   const { wiring: _marketWiring, ...marketServices } = market;

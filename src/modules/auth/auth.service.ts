@@ -13,6 +13,7 @@ import { apiKeyMatches, generateApiKey, parseApiKey } from './api-keys.js';
 import type { AuditFilter, AuthRepo, UserRow, ApiKeyRow } from './auth.repo.js';
 import { emailSchema, usernameSchema, type CreateApiKeyInput, type SignupInput, type UpdateMeInput } from './auth.schemas.js';
 import { AUDIT, createBlockedAttemptRecorder, type AuditLog } from './audit.js';
+import { noAuthCache, type AuthCache, type CachedApiKey, type CachedUser } from './auth-cache.js';
 import { generatePassword, passwordProblem, type PasswordHasher } from './passwords.js';
 import { throttleKeys, type LoginThrottle } from './throttle.js';
 import type { IssuedToken, TokenService } from './tokens.js';
@@ -70,6 +71,8 @@ export interface AuthServiceDeps {
   };
   /** where the generated first-admin password is printed (a plain line, never the JSON log) */
   stderr?: { write(s: string): unknown };
+  /** what the credential check needs, in memory (invalidated across instances); none: always the database */
+  cache?: AuthCache;
 }
 
 /** An API key's last-used time is written at most this often. */
@@ -101,7 +104,11 @@ function toPublicKey(k: ApiKeyRow): PublicApiKey {
   };
 }
 
-function toAuthUser(u: UserRow, via: AuthUser['via'], scope: AuthUser['scope'] = 'write', apiKeyId?: string): AuthUser {
+function cachedUser(u: UserRow): CachedUser {
+  return { id: u.id, username: u.username, email: u.email, role: u.role, tokenVersion: u.tokenVersion };
+}
+
+function toAuthUser(u: Pick<UserRow, 'id' | 'username' | 'email' | 'role'>, via: AuthUser['via'], scope: AuthUser['scope'] = 'write', apiKeyId?: string): AuthUser {
   return { id: u.id, username: u.username, email: u.email, role: u.role, via, scope, ...(apiKeyId ? { apiKeyId } : {}) };
 }
 
@@ -129,6 +136,7 @@ export type AuthService = ReturnType<typeof createAuthService>;
 export function createAuthService(deps: AuthServiceDeps) {
   const { repo, hasher, tokens, throttle, audit, clock, log, config } = deps;
   const stderr = deps.stderr ?? process.stderr;
+  const cache = deps.cache ?? noAuthCache;
   const recordBlocked = createBlockedAttemptRecorder({ audit, clock });
 
   async function checkAvailable(fields: { username?: string; email?: string }, legacy400: boolean, exceptId?: number): Promise<void> {
@@ -217,10 +225,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     /**
      * The identity behind a verified JWT, the one place that decides whether a token still counts:
      * its session (jti) must exist, belong to the token's user and not be revoked, and the user
-     * must still have the token's version (password/role change, "log out everywhere").
+     * must still have the token's version (password/role change, "log out everywhere"). From the
+     * auth state cache while it is trusted (auth-cache.ts), else from the database.
      */
     async resolveToken(claims: { userId: number; ver: number; jti: string }, via: 'bearer' | 'cookie'): Promise<Resolved> {
-      const session = await repo.findSessionWithUser(claims.jti);
+      const session = await cache.session(claims.jti, async () => {
+        const x = await repo.findSessionWithUser(claims.jti);
+        return x && { id: x.id, userId: x.userId, revokedAt: x.revokedAt, user: cachedUser(x.user) };
+      });
       const user = session?.user;
       if (!session || session.revokedAt || session.userId !== claims.userId || !user || user.tokenVersion !== claims.ver) {
         return { failure: { code: 'token_revoked', message: 'This token is no longer valid; log in again' } };
@@ -233,13 +245,18 @@ export function createAuthService(deps: AuthServiceDeps) {
       const invalid = { failure: { code: 'invalid_api_key', message: 'The API key is not valid' } };
       const parsed = parseApiKey(key);
       if (!parsed) return invalid;
-      const row = await repo.findApiKeyWithUser(parsed.prefix);
+      const row = await cache.apiKey(parsed.prefix, async (): Promise<CachedApiKey | null> => {
+        const k = await repo.findApiKeyWithUser(parsed.prefix);
+        return k && { id: k.id, hash: k.hash, scope: k.scope, revokedAt: k.revokedAt, expiresAt: k.expiresAt, lastUsedAt: k.lastUsedAt, user: cachedUser(k.user) };
+      });
       if (!row || !apiKeyMatches(key, row.hash)) return invalid;
       const now = clock.now();
       if (row.revokedAt) return { failure: { code: 'api_key_revoked', message: 'This API key has been revoked' } };
       if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return { failure: { code: 'api_key_expired', message: 'This API key has expired' } };
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= API_KEY_TOUCH_MS) {
         await repo.touchApiKey(row.id, now, meta.ip ?? null);
+        // the cached entry too, so the next minute's requests do not write again
+        row.lastUsedAt = now;
       }
       return { user: toAuthUser(row.user, 'apikey', row.scope, row.id) };
     },
@@ -313,6 +330,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!username && !email && !passwordHash) return { user: toPublicUser(current) };
       await checkAvailable({ username, email }, true, current.id);
       const updated = await unique({ username, email }, true, current.id, () => repo.updateUser(current.id, { username, email, passwordHash, bumpTokenVersion: !!passwordHash }));
+      await cache.changed({ userId: current.id });
       if (username || email) {
         await audit.record({
           action: AUDIT.userUpdated,
@@ -338,6 +356,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!self && actor.role !== 'admin') throw new ForbiddenError('You can only delete your own account', 'not_yours');
       const target = await findByUsernameOr404(username);
       await repo.deleteUserGuarded(target.id);
+      await cache.changed({ userId: target.id });
       await audit.record({ action: AUDIT.userDeleted, actor, target: target.username, ip: meta.ip, requestId: meta.requestId, details: { self, role: target.role } });
       return { self };
     },
@@ -353,6 +372,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (target.id === actor.id) throw new ForbiddenError('You cannot change your own role; ask another administrator', 'own_role');
       if (target.role === role) return toPublicUser(target);
       const updated = await repo.setRoleGuarded(target.id, role);
+      await cache.changed({ userId: target.id });
       await audit.record({ action: AUDIT.roleChanged, actor, target: target.username, ip: meta.ip, requestId: meta.requestId, details: { from: target.role, to: role } });
       return toPublicUser(updated);
     },
@@ -366,8 +386,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (everywhere) {
         await repo.updateUser(actor.id, { bumpTokenVersion: true });
         await repo.revokeUserSessions(actor.id, clock.now());
+        await cache.changed({ userId: actor.id });
       } else if (actor.sessionId) {
         await repo.revokeSession(actor.sessionId, clock.now());
+        await cache.changed({ sessionId: actor.sessionId });
       }
       await audit.record({ action: AUDIT.logout, actor, ip: meta.ip, requestId: meta.requestId, details: { everywhere } });
     },
@@ -405,6 +427,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!row || row.revokedAt) throw notFound();
       assertOwnerOrAdmin(actor, row.userId, 'API key');
       await repo.revokeApiKey(row.id, clock.now());
+      await cache.changed({ apiKeyId: row.id });
       await audit.record({ action: AUDIT.apiKeyRevoked, actor, target: row.id, ip: meta.ip, requestId: meta.requestId, details: { prefix: row.prefix, ownerId: row.userId } });
       return toPublicKey(row);
     },
@@ -436,6 +459,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const problem = passwordProblem(input.password, existing);
         if (problem) throw policyError(problem);
         const updated = await repo.setPasswordAndRole(existing.id, await hasher.hash(input.password), 'admin');
+        await cache.changed({ userId: existing.id });
         await audit.record({ action: AUDIT.adminBootstrap, actorUsername: 'cli', target: username, ip: meta.ip, details: { source: 'cli', updated: true, from: existing.role } });
         return { user: toPublicUser(updated), created: false };
       }

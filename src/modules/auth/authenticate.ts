@@ -8,8 +8,9 @@
  * records why on `req.authFailure`, which `requireUser` turns into the 401's message; so public
  * routes still answer and POST /auth/validate can say {valid: false}.
  *
- * The user is looked up once per request (token version and role come from the database, never
- * from the token alone); nothing is cached between requests.
+ * The user is looked up once per request (token version and role come from the user's current
+ * state, never from the token alone), from the auth state cache while it is trusted and from
+ * the database otherwise (auth-cache.ts).
  */
 import passport from 'passport';
 import { Strategy as JwtStrategy, type VerifiedCallback } from 'passport-jwt';

@@ -19,6 +19,8 @@ import type { ModuleWiring } from '../../app.js';
 import type { ModuleDeps } from '../../modules.js';
 import type { BlockedPrivateAttempt } from '../../http/private-boundary.js';
 import { createHostCheck } from '../../http/host-check.js';
+import type { NotifyBus } from '../../platform/notify-bus.js';
+import { createAuthCache, noAuthCache } from './auth-cache.js';
 import { createAuthRepo } from './auth.repo.js';
 import { createAuthRoutes, requestMeta } from './auth.routes.js';
 import { createAuthService, type AuthService } from './auth.service.js';
@@ -55,6 +57,8 @@ export type AuthModuleDeps = Pick<ModuleDeps, 'config' | 'db' | 'secrets' | 'clo
   /** tests may tighten or loosen the lockout policy */
   throttlePolicy?: LoginThrottlePolicy;
   stderr?: { write(s: string): unknown };
+  /** the process's LISTEN/NOTIFY bus; without it the credential check reads the database every time */
+  notify?: NotifyBus;
 };
 
 export function createAuthModule(deps: AuthModuleDeps): AuthModule {
@@ -68,6 +72,7 @@ export function createAuthModule(deps: AuthModuleDeps): AuthModule {
   const repo = createAuthRepo(db.prisma);
   const tokens = createTokenService(secrets.jwtKey, config.JWT_EXPIRES_IN);
   const audit = createAuditLog({ repo, clock, log });
+  const cache = deps.notify ? createAuthCache({ bus: deps.notify, log }) : noAuthCache;
   const service = createAuthService({
     repo,
     hasher: createPasswordHasher(),
@@ -78,6 +83,7 @@ export function createAuthModule(deps: AuthModuleDeps): AuthModule {
     log,
     config,
     stderr: deps.stderr,
+    cache,
   });
   const publicOrigin = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).origin : undefined;
   const authenticate = createAuthenticate({ service, tokens, publicOrigin, hostAllowed: createHostCheck(config) });
@@ -86,6 +92,7 @@ export function createAuthModule(deps: AuthModuleDeps): AuthModule {
       name: 'auth',
       api: createAuthRoutes({ service, publicOrigin }),
       start: () => service.ensureFirstAdmin(),
+      stop: () => cache.stop(),
     },
     service,
     authenticate,

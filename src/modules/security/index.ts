@@ -13,6 +13,7 @@
  * Event emitted: access.anomaly. Audit actions written: anomaly.*, security.block_lifted.
  */
 import type { RequestHandler } from 'express';
+import type { NotifyBus } from '../../platform/notify-bus.js';
 import type { ModuleWiring } from '../../app.js';
 import type { ModuleDeps } from '../../modules.js';
 import type { AuditLog } from '../auth/index.js';
@@ -44,7 +45,7 @@ export interface SecurityModule {
   http: SecurityHttp;
 }
 
-export type SecurityModuleDeps = Pick<ModuleDeps, 'config' | 'db' | 'clock' | 'log' | 'events' | 'metrics'> & { audit: AuditLog };
+export type SecurityModuleDeps = Pick<ModuleDeps, 'config' | 'db' | 'clock' | 'log' | 'events' | 'metrics'> & { audit: AuditLog; notify?: NotifyBus };
 
 export function createSecurityModule(deps: SecurityModuleDeps): SecurityModule {
   const { config } = deps;
@@ -56,6 +57,7 @@ export function createSecurityModule(deps: SecurityModuleDeps): SecurityModule {
     clock: deps.clock,
     log,
     metrics: deps.metrics,
+    notify: deps.notify,
     settings: {
       windowMs: config.ANOMALY_WINDOW_SECONDS * 1000,
       loginFailuresPerIp: config.ANOMALY_LOGIN_FAILURES_PER_IP,

@@ -19,6 +19,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, NotFoundError } from '../../platform/errors.js';
 import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/log.js';
+import type { NotifyBus, Subscription } from '../../platform/notify-bus.js';
 import type { AuditLog } from '../auth/index.js';
 import type { Metrics } from '../monitoring/index.js';
 import { ApiKeySpread, UserRate } from './detectors.js';
@@ -66,7 +67,12 @@ export interface SecurityServiceDeps {
   log: Logger;
   metrics: Metrics;
   settings: SecuritySettings;
+  /** the process's LISTEN/NOTIFY bus: a block set or lifted here reaches every instance at once */
+  notify?: NotifyBus;
 }
+
+export const BLOCKS_CHANNEL = 'candlecast_blocks';
+const ECHO_WAIT_MS = 2000;
 
 interface Raise {
   rule: string;
@@ -107,6 +113,46 @@ export function createSecurityService(deps: SecurityServiceDeps) {
   let sweepTimer: NodeJS.Timeout | undefined;
   let soonTimer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
+  let sub: Subscription | undefined;
+  const echoes = new Map<string, () => void>();
+
+  /**
+   * Tells every instance (this one included) about a block set or lifted, and waits (bounded)
+   * for its own echo: when this returns, Postgres has broadcast it. Without a bus, or if the
+   * NOTIFY fails, the other instances see it on their next sweep (ANOMALY_CHECK_MS).
+   */
+  async function broadcast(m: { set?: BlockRow; lift?: { kind: string; value: string } }): Promise<void> {
+    if (!sub) return;
+    const n = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    const listening = sub.listening;
+    const echoed = new Promise<void>((resolve) => {
+      if (!listening) return resolve();
+      const t = setTimeout(() => (echoes.delete(n), resolve()), ECHO_WAIT_MS);
+      t.unref();
+      echoes.set(n, () => (clearTimeout(t), echoes.delete(n), resolve()));
+    });
+    try {
+      await sub.publish(JSON.stringify({ ...m, n }));
+    } catch (err) {
+      echoes.get(n)?.();
+      log.warn({ err }, 'could not publish a block change; other instances see it on their next sweep');
+      return;
+    }
+    await echoed;
+  }
+
+  function onBlockMessage(payload: string): void {
+    try {
+      const m = JSON.parse(payload) as { set?: { id: number; kind: string; value: string; reason: string; createdAt: string; until: string }; lift?: { kind: string; value: string }; n?: string };
+      if (m.set && (BLOCKING_KINDS as readonly string[]).includes(m.set.kind)) {
+        cache.set(blockKey(m.set.kind, m.set.value), { ...m.set, createdAt: new Date(m.set.createdAt), until: new Date(m.set.until) });
+      }
+      if (m.lift) cache.delete(blockKey(m.lift.kind, m.lift.value));
+      if (m.n) echoes.get(m.n)?.();
+    } catch {
+      track(refresh());
+    }
+  }
 
   function track(p: Promise<unknown>): void {
     const q = p.catch((err: unknown) => log.error({ err }, 'access anomaly handling failed')).finally(() => pending.delete(q));
@@ -117,7 +163,10 @@ export function createSecurityService(deps: SecurityServiceDeps) {
     const now = clock.now();
     const row = await repo.claim({ kind: a.kind, value: a.value, reason: `${a.rule}: ${a.detail}`.slice(0, 500), now, until: new Date(now.getTime() + settings.blockMs) });
     if (!row) return false;
-    if (block) cache.set(blockKey(row.kind, row.value), row);
+    if (block) {
+      cache.set(blockKey(row.kind, row.value), row);
+      await broadcast({ set: row });
+    }
     anomalies.inc({ rule: a.rule });
     log.warn({ rule: a.rule, subject: a.subject, blocked: block, until: row.until.toISOString(), ...a.details }, `access anomaly: ${a.detail}`);
     await audit.record({
@@ -312,6 +361,7 @@ export function createSecurityService(deps: SecurityServiceDeps) {
       const row = await repo.lift(id, now);
       if (!row) throw new NotFoundError('No block with this id is in force');
       cache.delete(blockKey(row.kind, row.value));
+      await broadcast({ lift: { kind: row.kind, value: row.value } });
       if (row.kind === 'apikey') keySpread.forget(row.value);
       await audit.record({ action: ANOMALY.blockLifted, actor: { id: actor.id, username: actor.username }, target: `${row.kind}:${row.value}`, ip: meta.ip, requestId: meta.requestId, details: { blockId: row.id, reason: row.reason } });
       return toPublic(row, now);
@@ -319,6 +369,8 @@ export function createSecurityService(deps: SecurityServiceDeps) {
 
     start(): void {
       if (sweepTimer) return;
+      // a (re)established LISTEN may have missed messages: reload what is in force
+      sub ??= deps.notify?.subscribe(BLOCKS_CHANNEL, { onMessage: onBlockMessage, onResync: () => track(refresh()) });
       track(sweep());
       sweepTimer = setInterval(() => track(sweep()), settings.checkMs);
       sweepTimer.unref();
@@ -329,6 +381,8 @@ export function createSecurityService(deps: SecurityServiceDeps) {
       if (soonTimer) clearTimeout(soonTimer);
       sweepTimer = undefined;
       soonTimer = undefined;
+      sub?.unsubscribe();
+      sub = undefined;
       while (pending.size) await Promise.allSettled([...pending]);
     },
 
