@@ -28,6 +28,15 @@ export function intervalName(minutes: number): IntervalName {
   return hit[0];
 }
 
+/** The API's and the metrics' label of an interval: "1h", "1d"; an untracked one as "<minutes>m". */
+export function intervalLabel(minutes: number): string {
+  try {
+    return intervalName(minutes);
+  } catch {
+    return `${minutes}m`;
+  }
+}
+
 /** A closed candle in float64, for analysis and models. `time` is the OPEN time in Unix seconds (UTC). */
 export interface Candle {
   time: number;

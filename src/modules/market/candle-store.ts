@@ -4,7 +4,7 @@
  * too, and only after the commit tell the rest of the app (events, metrics). A candle that
  * already exists is never overwritten.
  */
-import { intervalName, type ExactCandle } from '../../platform/candle.js';
+import { intervalLabel, type ExactCandle } from '../../platform/candle.js';
 import type { Clock } from '../../platform/clock.js';
 import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/log.js';
@@ -139,10 +139,4 @@ function isAscending(c: readonly ExactCandle[]): boolean {
   return true;
 }
 
-export function intervalLabel(minutes: number): string {
-  try {
-    return intervalName(minutes);
-  } catch {
-    return `${minutes}m`;
-  }
-}
+export { intervalLabel } from '../../platform/candle.js';

@@ -5,7 +5,7 @@
  *
  * Numbers that are undefined (NaN, a skill without naive error) are null: JSON has no NaN.
  */
-import { intervalName } from '../../platform/candle.js';
+import { intervalLabel } from '../../platform/candle.js';
 import { isAlgorithm, zoo } from '../models/index.js';
 import type { LiveMetricsRow, PredictionRow, RunDetail, RunSummary, TuningRow } from './predictions.repo.js';
 
@@ -13,13 +13,7 @@ export const fin = (v: number | null | undefined): number | null => (v === null 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const isoSeconds = (t: number): string => new Date(t * 1000).toISOString();
 
-export function intervalLabel(minutes: number): string {
-  try {
-    return intervalName(minutes);
-  } catch {
-    return `${minutes}m`;
-  }
-}
+export { intervalLabel } from '../../platform/candle.js';
 
 export function algorithmLabel(algorithm: string): string {
   return isAlgorithm(algorithm) ? zoo[algorithm].label : algorithm;
