@@ -8,6 +8,7 @@ import { passwordProblem } from '../modules/auth/index.js';
 import { promptSecret, readStdinSecret } from './prompt.js';
 import { registerAlertsCommands } from './alerts.commands.js';
 import { registerMarketCommands } from './market.commands.js';
+import { registerBackupCommands } from './backup.commands.js';
 
 export type OpenContext = () => Promise<CliContext>;
 
@@ -40,4 +41,5 @@ export function registerCliCommands(program: Command, open: OpenContext): void {
     });
   registerMarketCommands(program, open);
   registerAlertsCommands(program, open);
+  registerBackupCommands(program);
 }
