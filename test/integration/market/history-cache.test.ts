@@ -10,11 +10,11 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { startApp, type TestApp } from '../../support/app.js';
 import { installQueryCounter, type QueryCounter } from '../../support/query-counter.js';
 import { startMarketWorld, ts, type MarketWorld } from './setup.js';
+import { rawGet } from '../../support/raw-get.js';
 
 // three days before the stand-in's series end, so ingest has candles to add later
 const NOW = ts('2023-01-04T09:30:00');
@@ -35,18 +35,6 @@ interface Answer {
   status: number;
   body: string;
   headers: Record<string, string | null>;
-}
-
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes }));
-      })
-      .on('error', reject);
-  });
 }
 
 describe('history served from memory, equal to the database', () => {

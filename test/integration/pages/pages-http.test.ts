@@ -5,29 +5,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { startApp, type TestApp } from '../../support/app.js';
 import { createUserAndLogin, TEST_PASSWORD, type TestAccount } from '../../support/auth.js';
 import { PageClient } from './support.js';
+import { rawGet } from '../../support/raw-get.js';
 
 const require = createRequire(import.meta.url);
 const htmxVersion = (require('htmx.org/package.json') as { version: string }).version;
 const plotlyVersion = (require('plotly.js-finance-dist-min/package.json') as { version: string }).version;
 
 /** Raw GET, so the transfer encoding and compression headers are seen as sent. */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
-      })
-      .on('error', reject);
-  });
-}
-
 describe('pages over HTTP', () => {
   let app: TestApp;
   let admin: TestAccount;

@@ -11,24 +11,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import pg from 'pg';
 import { startApp, type TestApp } from '../../support/app.js';
 import { createUserAndLogin, type TestAccount } from '../../support/auth.js';
-import { logContext } from '../../../src/platform/log.js';
+import { installQueryCounter, type QueryCounter } from '../../support/query-counter.js';
+import { rawGet } from '../../support/raw-get.js';
 
-let counting: string | undefined;
-let queries: string[] = [];
-const originalQuery = pg.Client.prototype.query;
-function installCounter(): void {
-  pg.Client.prototype.query = function countingQuery(this: pg.Client, ...args: unknown[]) {
-    if (counting && logContext.getStore()?.requestId === counting) {
-      const q = args[0] as string | { text?: string };
-      queries.push((typeof q === 'string' ? q : (q?.text ?? '?')).slice(0, 120).replace(/\s+/g, ' '));
-    }
-    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pg.Client.prototype.query;
-}
+let counter: QueryCounter;
 
 /** The queries one request issues, after a warm-up request (so lazy caches are filled). */
 async function queriesOf(app: TestApp, pathname: string, init: { cookie?: string; token?: string }): Promise<{ count: number; list: string[]; status: number }> {
@@ -40,39 +28,20 @@ async function queriesOf(app: TestApp, pathname: string, init: { cookie?: string
   };
   await go();
   await app.running.app.events.drain();
-  queries = [];
-  counting = id;
-  let status: number;
-  try {
-    status = await go();
-  } finally {
-    counting = undefined;
-  }
+  const { result: status, queries } = await counter.during(id, go);
   return { count: queries.length, list: queries, status };
-}
-
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes }));
-      })
-      .on('error', reject);
-  });
 }
 
 describe('the fast read path', () => {
   let app: TestApp;
   let admin: TestAccount;
   before(async () => {
-    installCounter();
+    counter = installQueryCounter();
     app = await startApp({ env: { BUNDLED_DATA: 'true' } });
     admin = await createUserAndLogin(app, { role: 'admin' });
   });
   after(async () => {
-    pg.Client.prototype.query = originalQuery;
+    counter.uninstall();
     await app?.stop();
   });
 
